@@ -1,0 +1,2 @@
+//! ordinal: Kubernetes cluster DNS and StatefulSet identity.
+#![forbid(unsafe_code)]
