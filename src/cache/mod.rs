@@ -1,0 +1,523 @@
+//! The watch cache: slim objects in, prebuilt DNS names out.
+//!
+//! **One writer, many readers.** A [`Cache`] is owned by exactly one task: the
+//! active source (manifest files, the embedded cluster, or API-server watchers).
+//! It applies object changes to its slim indices with `&mut self`, marks the
+//! affected services dirty, and on [`Cache::flush`] recomputes just those services
+//! and publishes their names into the shared [`Zone`], which DNS workers read
+//! without ever waiting on the writer for more than one shard.
+//!
+//! Sans-IO: no sockets, files or clocks beyond the SOA serial's wall time, so it
+//! is tested by applying synthetic objects and reading the zone.
+
+pub mod entry;
+pub mod records;
+pub mod zone;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use arc_swap::ArcSwap;
+use dashmap::DashMap;
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Pod as K8sPod, Service as K8sService};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+
+use crate::cluster::{ConvertError, EndpointSet, ObjectKey, Pod, Service, ServiceKind};
+use entry::NameEntry;
+use records::{Fqdn, PtrPart};
+pub use zone::{PodsMode, SoaWire, Zone, ZoneConfig};
+
+/// A Kubernetes object the cache understands.
+#[derive(Debug, Clone)]
+pub enum Object {
+    /// core/v1 Namespace.
+    Namespace(Namespace),
+    /// core/v1 Service.
+    Service(K8sService),
+    /// discovery.k8s.io/v1 EndpointSlice.
+    EndpointSlice(EndpointSlice),
+    /// core/v1 Endpoints (legacy; used only for services without slices).
+    Endpoints(Endpoints),
+    /// core/v1 Pod with status.
+    Pod(K8sPod),
+}
+
+/// Kinds of objects, for whole-kind replacement (relists, file reloads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Namespaces.
+    Namespace,
+    /// Services.
+    Service,
+    /// EndpointSlices.
+    EndpointSlice,
+    /// Legacy Endpoints.
+    Endpoints,
+    /// Pods.
+    Pod,
+}
+
+impl Object {
+    /// The kind of this object.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Object::Namespace(_) => Kind::Namespace,
+            Object::Service(_) => Kind::Service,
+            Object::EndpointSlice(_) => Kind::EndpointSlice,
+            Object::Endpoints(_) => Kind::Endpoints,
+            Object::Pod(_) => Kind::Pod,
+        }
+    }
+
+    /// `namespace/name` (namespaces use their own name as both).
+    pub fn key(&self) -> Option<ObjectKey> {
+        let meta = match self {
+            Object::Namespace(o) => &o.metadata,
+            Object::Service(o) => &o.metadata,
+            Object::EndpointSlice(o) => &o.metadata,
+            Object::Endpoints(o) => &o.metadata,
+            Object::Pod(o) => &o.metadata,
+        };
+        let name = meta.name.as_deref()?;
+        Some(match self {
+            Object::Namespace(_) => ObjectKey { namespace: name.to_string(), name: name.to_string() },
+            _ => ObjectKey::new(meta.namespace.as_deref(), name),
+        })
+    }
+}
+
+/// Counts of cached objects, for `/metrics` and logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Services.
+    pub services: usize,
+    /// EndpointSlices plus legacy Endpoints.
+    pub endpoint_sets: usize,
+    /// Pods.
+    pub pods: usize,
+    /// Namespaces known (explicit or referenced).
+    pub namespaces: usize,
+    /// DNS names served.
+    pub names: usize,
+}
+
+/// What one service last published, so the next rebuild can retract it.
+#[derive(Debug, Default)]
+struct Published {
+    names: Vec<Box<[u8]>>,
+    ptrs: Vec<Box<[u8]>>,
+}
+
+/// The single-writer cache. See the module docs.
+pub struct Cache {
+    /// The shared read side.
+    zone: Arc<Zone>,
+    /// Services by key.
+    services: HashMap<ObjectKey, Service>,
+    /// Endpoint sets from EndpointSlices, by slice key.
+    slices: HashMap<ObjectKey, EndpointSet>,
+    /// Slice keys per service key (a service's slices are merged).
+    slices_of: HashMap<ObjectKey, BTreeSet<ObjectKey>>,
+    /// Endpoint sets from legacy Endpoints, by service key (used when a service has no slices).
+    legacy: HashMap<ObjectKey, EndpointSet>,
+    /// Pods by key (`pods verified`).
+    pods: HashMap<ObjectKey, Pod>,
+    /// Namespaces declared by Namespace objects.
+    namespaces: BTreeSet<String>,
+    /// Objects per namespace that imply it exists (a dump may omit Namespace objects).
+    ns_refs: HashMap<String, usize>,
+    /// What each service last published.
+    published: HashMap<ObjectKey, Published>,
+    /// Reverse names → each service's contribution.
+    ptr_parts: HashMap<Box<[u8]>, BTreeMap<ObjectKey, PtrPart>>,
+    /// Services to rebuild at the next flush.
+    dirty: BTreeSet<ObjectKey>,
+    /// Reverse names to rebuild at the next flush.
+    dirty_ptrs: HashSet<Box<[u8]>>,
+    /// Namespaces whose existence may have changed.
+    dirty_ns: BTreeSet<String>,
+    /// Whether anything DNS-visible changed since the last serial bump.
+    changed: bool,
+}
+
+impl Cache {
+    /// A new, empty, unsynced cache and its shared read side.
+    pub fn new(config: ZoneConfig) -> (Cache, Arc<Zone>) {
+        let apex = crate::dns::name::to_wire(&config.domain).unwrap_or_else(|_| vec![0]).into_boxed_slice();
+        let zone = Arc::new(Zone {
+            config,
+            apex,
+            names: DashMap::new(),
+            pod_ips: DashMap::new(),
+            soa: ArcSwap::from_pointee(SoaWire { cluster: Box::new([]), in_addr: Box::new([]), ip6: Box::new([]) }),
+            serial: Default::default(),
+            synced: Default::default(),
+        });
+        let mut cache = Cache {
+            zone: Arc::clone(&zone),
+            services: HashMap::new(),
+            slices: HashMap::new(),
+            slices_of: HashMap::new(),
+            legacy: HashMap::new(),
+            pods: HashMap::new(),
+            namespaces: BTreeSet::new(),
+            ns_refs: HashMap::new(),
+            published: HashMap::new(),
+            ptr_parts: HashMap::new(),
+            dirty: BTreeSet::new(),
+            dirty_ptrs: HashSet::new(),
+            dirty_ns: BTreeSet::new(),
+            changed: true,
+        };
+        cache.flush();
+        (cache, zone)
+    }
+
+    /// The shared read side.
+    pub fn zone(&self) -> &Arc<Zone> {
+        &self.zone
+    }
+
+    /// Marks the first complete view as delivered: negative answers stop being SERVFAIL.
+    pub fn mark_synced(&mut self) {
+        self.flush();
+        self.zone.synced.store(true, Ordering::Release);
+    }
+
+    /// Adds or replaces an object. Takes effect at the next [`Cache::flush`].
+    pub fn upsert(&mut self, obj: &Object) -> Result<(), ConvertError> {
+        match obj {
+            Object::Namespace(ns) => {
+                let name = ns.metadata.name.clone().ok_or(ConvertError::MissingName)?;
+                if self.namespaces.insert(name.clone()) {
+                    self.dirty_ns.insert(name);
+                }
+            }
+            Object::Service(svc) => {
+                let s = Service::from_k8s(svc)?;
+                let key = s.key.clone();
+                if self.services.get(&key) != Some(&s) {
+                    if self.services.insert(key.clone(), s).is_none() {
+                        self.ns_ref(&key.namespace, 1);
+                    }
+                    self.dirty.insert(key);
+                }
+            }
+            Object::EndpointSlice(slice) => {
+                let key = obj.key().ok_or(ConvertError::MissingName)?;
+                match EndpointSet::from_slice(slice)? {
+                    Some(set) => self.put_slice(key, set),
+                    None => self.remove(Kind::EndpointSlice, &key),
+                }
+            }
+            Object::Endpoints(eps) => {
+                let set = EndpointSet::from_endpoints(eps)?;
+                let key = set.service.clone();
+                if self.legacy.get(&key) != Some(&set) {
+                    self.legacy.insert(key.clone(), set);
+                    self.dirty.insert(key);
+                }
+            }
+            Object::Pod(pod) => {
+                let p = Pod::from_k8s(pod)?;
+                if let Some(old) = self.pods.insert(p.key.clone(), p.clone()) {
+                    self.unindex_pod(&old);
+                } else {
+                    self.ns_ref(&p.key.namespace, 1);
+                }
+                self.index_pod(&p);
+            }
+        }
+        Ok(())
+    }
+
+    fn put_slice(&mut self, key: ObjectKey, set: EndpointSet) {
+        if self.slices.get(&key) == Some(&set) {
+            return;
+        }
+        if let Some(old) = self.slices.get(&key) {
+            if old.service != set.service {
+                let old_service = old.service.clone();
+                self.detach_slice(&old_service, &key);
+            }
+        }
+        self.slices_of.entry(set.service.clone()).or_default().insert(key.clone());
+        self.dirty.insert(set.service.clone());
+        self.slices.insert(key, set);
+    }
+
+    fn detach_slice(&mut self, service: &ObjectKey, slice: &ObjectKey) {
+        if let Some(keys) = self.slices_of.get_mut(service) {
+            keys.remove(slice);
+            if keys.is_empty() {
+                self.slices_of.remove(service);
+            }
+        }
+        self.dirty.insert(service.clone());
+    }
+
+    /// Removes an object. Takes effect at the next [`Cache::flush`].
+    pub fn remove(&mut self, kind: Kind, key: &ObjectKey) {
+        match kind {
+            Kind::Namespace => {
+                if self.namespaces.remove(&key.name) {
+                    self.dirty_ns.insert(key.name.clone());
+                }
+            }
+            Kind::Service => {
+                if self.services.remove(key).is_some() {
+                    self.ns_ref(&key.namespace, -1);
+                    self.dirty.insert(key.clone());
+                }
+            }
+            Kind::EndpointSlice => {
+                if let Some(set) = self.slices.remove(key) {
+                    self.detach_slice(&set.service, key);
+                }
+            }
+            Kind::Endpoints => {
+                if self.legacy.remove(key).is_some() {
+                    self.dirty.insert(key.clone());
+                }
+            }
+            Kind::Pod => {
+                if let Some(old) = self.pods.remove(key) {
+                    self.unindex_pod(&old);
+                    self.ns_ref(&key.namespace, -1);
+                }
+            }
+        }
+    }
+
+    /// Replaces every object of `kind` with `objects` (a relist or a file reload):
+    /// objects absent from the new list are removed. Returns the conversion errors
+    /// of objects that were skipped; the rest is applied.
+    pub fn replace(&mut self, kind: Kind, objects: &[Object]) -> Vec<(ObjectKey, ConvertError)> {
+        let mut errors = Vec::new();
+        let mut keep = HashSet::new();
+        for obj in objects.iter().filter(|o| o.kind() == kind) {
+            let Some(key) = obj.key() else {
+                errors.push((ObjectKey::new(None, "<unnamed>"), ConvertError::MissingName));
+                continue;
+            };
+            match self.upsert(obj) {
+                Ok(()) => {
+                    keep.insert(key);
+                }
+                Err(e) => errors.push((key, e)),
+            }
+        }
+        for key in self.keys(kind) {
+            if !keep.contains(&key) {
+                self.remove(kind, &key);
+            }
+        }
+        errors
+    }
+
+    fn keys(&self, kind: Kind) -> Vec<ObjectKey> {
+        match kind {
+            Kind::Namespace => {
+                self.namespaces.iter().map(|n| ObjectKey { namespace: n.clone(), name: n.clone() }).collect()
+            }
+            Kind::Service => self.services.keys().cloned().collect(),
+            Kind::EndpointSlice => self.slices.keys().cloned().collect(),
+            Kind::Endpoints => self.legacy.keys().cloned().collect(),
+            Kind::Pod => self.pods.keys().cloned().collect(),
+        }
+    }
+
+    fn ns_ref(&mut self, ns: &str, delta: isize) {
+        let count = self.ns_refs.entry(ns.to_string()).or_default();
+        *count = count.saturating_add_signed(delta);
+        if *count == 0 {
+            self.ns_refs.remove(ns);
+        }
+        self.dirty_ns.insert(ns.to_string());
+    }
+
+    fn index_pod(&mut self, p: &Pod) {
+        if !p.active || p.terminating {
+            return;
+        }
+        for &ip in &p.ips {
+            let mut nss = self.zone.pod_ips.entry(ip).or_default();
+            if !nss.iter().any(|n| **n == *p.key.namespace) {
+                nss.push(p.key.namespace.as_str().into());
+            }
+        }
+    }
+
+    fn unindex_pod(&mut self, p: &Pod) {
+        for &ip in &p.ips {
+            let still_used = self
+                .pods
+                .values()
+                .any(|o| o.key.namespace == p.key.namespace && o.active && !o.terminating && o.ips.contains(&ip));
+            if still_used {
+                continue;
+            }
+            let ns = p.key.namespace.as_str();
+            self.zone.pod_ips.remove_if_mut(&ip, |_, nss| {
+                nss.retain(|n| &**n != ns);
+                nss.is_empty()
+            });
+        }
+    }
+
+    /// Publishes every pending change to the zone and moves the SOA serial if
+    /// anything visible changed. Returns the number of services rebuilt.
+    pub fn flush(&mut self) -> usize {
+        let dirty = std::mem::take(&mut self.dirty);
+        let rebuilt = dirty.len();
+        for key in dirty {
+            self.rebuild_service(&key);
+        }
+        for rev in std::mem::take(&mut self.dirty_ptrs) {
+            self.rebuild_ptr(rev);
+        }
+        for ns in std::mem::take(&mut self.dirty_ns) {
+            let exists = self.namespaces.contains(&ns) || self.ns_refs.contains_key(&ns);
+            for key in records::namespace_names(&ns, &self.zone.config.domain) {
+                self.publish(key, exists.then(NameEntry::default));
+            }
+        }
+        if self.changed {
+            self.bump_serial();
+        }
+        rebuilt
+    }
+
+    fn rebuild_service(&mut self, key: &ObjectKey) {
+        let cfg = &self.zone.config;
+        let output = match self.services.get(key) {
+            Some(svc) => {
+                let sets: Vec<&EndpointSet> = match self.slices_of.get(key) {
+                    Some(keys) => keys.iter().filter_map(|k| self.slices.get(k)).collect(),
+                    None => self.legacy.get(key).into_iter().collect(),
+                };
+                records::service_output(svc, &sets, &cfg.domain, cfg.ttl, cfg.ignore_empty_service)
+            }
+            None => records::ServiceOutput::default(),
+        };
+        let old = self.published.remove(key).unwrap_or_default();
+        let new_names: HashSet<&[u8]> = output.names.iter().map(|(k, _)| &**k).collect();
+        for name in &old.names {
+            if !new_names.contains(&**name) {
+                self.publish(name.clone(), None);
+            }
+        }
+        for rev in &old.ptrs {
+            if let Some(parts) = self.ptr_parts.get_mut(rev) {
+                parts.remove(key);
+            }
+            self.dirty_ptrs.insert(rev.clone());
+        }
+        let mut published = Published::default();
+        for (name, entry) in output.names {
+            published.names.push(name.clone());
+            self.publish(name, Some(entry));
+        }
+        for (rev, part) in output.ptrs {
+            let parts = self.ptr_parts.entry(rev.clone()).or_default();
+            match (parts.get_mut(key), part) {
+                (Some(PtrPart::Endpoint(names)), PtrPart::Endpoint(more)) => names.extend(more),
+                (_, part) => {
+                    parts.insert(key.clone(), part);
+                }
+            }
+            self.dirty_ptrs.insert(rev.clone());
+            published.ptrs.push(rev);
+        }
+        if self.is_dns_service(key) {
+            self.changed = true; // NS glue follows the DNS service's cluster IPs.
+        }
+        if !published.names.is_empty() || !published.ptrs.is_empty() {
+            self.published.insert(key.clone(), published);
+        }
+    }
+
+    fn rebuild_ptr(&mut self, rev: Box<[u8]>) {
+        let parts = self.ptr_parts.get(&rev).filter(|p| !p.is_empty());
+        let Some(parts) = parts else {
+            self.ptr_parts.remove(&rev);
+            self.publish(rev, None);
+            return;
+        };
+        let text = crate::dns::name::to_text(&rev);
+        let Some(owner) = Fqdn::new(&text) else { return };
+        let (key, entry) = records::ptr_entry(owner, parts, self.zone.config.ttl);
+        self.publish(key, Some(entry));
+    }
+
+    /// Sets or clears one name, noting whether anything changed.
+    fn publish(&mut self, key: Box<[u8]>, entry: Option<NameEntry>) {
+        match entry {
+            Some(entry) => {
+                let same = self.zone.names.get(&key).is_some_and(|old| **old == entry);
+                if !same {
+                    self.zone.names.insert(key, Arc::new(entry));
+                    self.changed = true;
+                }
+            }
+            None => {
+                if self.zone.names.remove(&key).is_some() {
+                    self.changed = true;
+                }
+            }
+        }
+    }
+
+    fn is_dns_service(&self, key: &ObjectKey) -> bool {
+        self.zone.config.dns_service.as_ref() == Some(key)
+    }
+
+    /// Addresses for `ns.dns.<zone>` and the apex NS glue: the DNS service's
+    /// cluster IPs if it exists, else the configured local addresses.
+    fn ns_ips(&self) -> Vec<IpAddr> {
+        let cfg = &self.zone.config;
+        let svc = cfg.dns_service.as_ref().and_then(|k| self.services.get(k));
+        match svc.map(|s| &s.kind) {
+            Some(ServiceKind::ClusterIp(ips)) => ips.clone(),
+            _ => cfg.local_ips.clone(),
+        }
+    }
+
+    fn bump_serial(&mut self) {
+        self.changed = false;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as u32);
+        let serial = now.max(self.zone.serial.load(Ordering::Relaxed));
+        self.zone.serial.store(serial, Ordering::Relaxed);
+        let cfg = &self.zone.config;
+        let soa = |zone: &str| {
+            let name = hickory_proto::rr::Name::from_ascii(format!("{zone}.")).unwrap_or_default();
+            records::encode_standalone(&records::soa_record(&name, serial, cfg.ttl))
+        };
+        self.zone.soa.store(Arc::new(SoaWire {
+            cluster: soa(&cfg.domain),
+            in_addr: soa("in-addr.arpa"),
+            ip6: soa("ip6.arpa"),
+        }));
+        let ns_ips = self.ns_ips();
+        for (key, entry) in records::apex_names(&cfg.domain, serial, cfg.ttl, &ns_ips) {
+            self.zone.names.insert(key, Arc::new(entry));
+        }
+    }
+
+    /// Object and name counts.
+    pub fn counts(&self) -> Counts {
+        let mut all_ns: BTreeSet<&String> = self.namespaces.iter().collect();
+        all_ns.extend(self.ns_refs.keys());
+        Counts {
+            services: self.services.len(),
+            endpoint_sets: self.slices.len() + self.legacy.len(),
+            pods: self.pods.len(),
+            namespaces: all_ns.len(),
+            names: self.zone.names.len(),
+        }
+    }
+}
