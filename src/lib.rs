@@ -4,4 +4,5 @@
 pub mod cache;
 pub mod cluster;
 pub mod dns;
+pub mod manifest;
 pub mod metrics;
