@@ -1,8 +1,29 @@
 //! ordinal: Kubernetes cluster DNS and StatefulSet identity.
+//!
+//! One binary, three parts sharing one in-memory cache:
+//!
+//! ```text
+//!   source ── objects ──▶ cache (single writer) ──▶ zone (many readers) ──▶ dns ──▶ client
+//! ```
+//!
+//! - [`cluster`]: the slim object model (what DNS needs of Services, EndpointSlices,
+//!   Pods) converted from k8s-openapi types, and the EndpointSlice controller's rules.
+//! - [`manifest`]: Kubernetes manifests from files: located errors, validation, watching.
+//! - [`source`]: what feeds the cache; exactly one source runs and owns the cache.
+//! - [`cache`]: the single-writer watch cache; publishes prebuilt, wire-encoded answers
+//!   keyed by lowercased name into the shared [`cache::Zone`].
+//! - [`dns`]: the answer path (pure bytes → bytes), forwarding, UDP/TCP transports.
+//! - [`admin`]: `/health`, `/ready`, `/metrics`; [`metrics`]: per-worker counters.
+//! - [`config`] (flags), [`run`] (wiring and shutdown), [`export`] (zone files).
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod cache;
 pub mod cluster;
+pub mod config;
 pub mod dns;
+pub mod export;
 pub mod manifest;
 pub mod metrics;
+pub mod run;
+pub mod source;

@@ -126,6 +126,9 @@ pub struct Cache {
     pods: HashMap<ObjectKey, Pod>,
     /// Namespaces declared by Namespace objects.
     namespaces: BTreeSet<String>,
+    /// Live pods per (namespace, IP), so `pods verified` drops an address only when
+    /// its last pod goes.
+    pod_ip_refs: HashMap<(String, IpAddr), usize>,
     /// Objects per namespace that imply it exists (a dump may omit Namespace objects).
     ns_refs: HashMap<String, usize>,
     /// What each service last published.
@@ -154,6 +157,7 @@ impl Cache {
             soa: ArcSwap::from_pointee(SoaWire { cluster: Box::new([]), in_addr: Box::new([]), ip6: Box::new([]) }),
             serial: Default::default(),
             synced: Default::default(),
+            stats: Default::default(),
         });
         let mut cache = Cache {
             zone: Arc::clone(&zone),
@@ -163,6 +167,7 @@ impl Cache {
             legacy: HashMap::new(),
             pods: HashMap::new(),
             namespaces: BTreeSet::new(),
+            pod_ip_refs: HashMap::new(),
             ns_refs: HashMap::new(),
             published: HashMap::new(),
             ptr_parts: HashMap::new(),
@@ -222,6 +227,9 @@ impl Cache {
             }
             Object::Pod(pod) => {
                 let p = Pod::from_k8s(pod)?;
+                if self.pods.get(&p.key) == Some(&p) {
+                    return Ok(());
+                }
                 if let Some(old) = self.pods.insert(p.key.clone(), p.clone()) {
                     self.unindex_pod(&old);
                 } else {
@@ -343,22 +351,26 @@ impl Cache {
             return;
         }
         for &ip in &p.ips {
-            let mut nss = self.zone.pod_ips.entry(ip).or_default();
-            if !nss.iter().any(|n| **n == *p.key.namespace) {
-                nss.push(p.key.namespace.as_str().into());
+            let refs = self.pod_ip_refs.entry((p.key.namespace.clone(), ip)).or_default();
+            *refs += 1;
+            if *refs == 1 {
+                self.zone.pod_ips.entry(ip).or_default().push(p.key.namespace.as_str().into());
             }
         }
     }
 
     fn unindex_pod(&mut self, p: &Pod) {
+        if !p.active || p.terminating {
+            return;
+        }
         for &ip in &p.ips {
-            let still_used = self
-                .pods
-                .values()
-                .any(|o| o.key.namespace == p.key.namespace && o.active && !o.terminating && o.ips.contains(&ip));
-            if still_used {
+            let key = (p.key.namespace.clone(), ip);
+            let Some(refs) = self.pod_ip_refs.get_mut(&key) else { continue };
+            *refs -= 1;
+            if *refs > 0 {
                 continue;
             }
+            self.pod_ip_refs.remove(&key);
             let ns = p.key.namespace.as_str();
             self.zone.pod_ips.remove_if_mut(&ip, |_, nss| {
                 nss.retain(|n| &**n != ns);
@@ -386,6 +398,11 @@ impl Cache {
         }
         if self.changed {
             self.bump_serial();
+        }
+        let c = self.counts();
+        let st = &self.zone.stats;
+        for (gauge, v) in [(&st.services, c.services), (&st.endpoint_sets, c.endpoint_sets), (&st.pods, c.pods), (&st.namespaces, c.namespaces)] {
+            gauge.store(v as u64, Ordering::Relaxed);
         }
         rebuilt
     }

@@ -8,7 +8,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use dashmap::DashMap;
@@ -85,6 +85,21 @@ pub struct Zone {
     /// True once the source delivered its first complete view (CoreDNS: before
     /// that, what would be NXDOMAIN is SERVFAIL).
     pub synced: AtomicBool,
+    /// Object counts as of the last flush, for `/metrics`.
+    pub stats: ZoneStats,
+}
+
+/// Object counts published by the writer at each flush.
+#[derive(Debug, Default)]
+pub struct ZoneStats {
+    /// Services cached.
+    pub services: AtomicU64,
+    /// EndpointSlices and legacy Endpoints cached.
+    pub endpoint_sets: AtomicU64,
+    /// Pods cached.
+    pub pods: AtomicU64,
+    /// Namespaces known.
+    pub namespaces: AtomicU64,
 }
 
 impl Zone {

@@ -1,0 +1,155 @@
+//! Command-line flags, validated in one place.
+//!
+//! Every flag a user can get wrong is checked here, before anything binds a port
+//! or touches data, and the error names the flag and says what to do.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::cache::{PodsMode, ZoneConfig};
+use crate::cluster::ObjectKey;
+
+/// ordinal: cluster DNS and StatefulSet identity for Kubernetes.
+#[derive(Debug, Parser)]
+#[command(name = "ordinal", version, about, long_about = None)]
+pub struct Cli {
+    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `ordinal=debug`.
+    #[arg(long, global = true, env = "ORDINAL_LOG", default_value = "info")]
+    pub log: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve DNS for the cluster zone from manifests.
+    Serve(ServeArgs),
+    /// Write the served zone(s) as RFC 1035 zone files (for diffing, debugging, or another server).
+    Export(ExportArgs),
+}
+
+/// Flags that shape the zone's answers.
+#[derive(Debug, Clone, Args)]
+pub struct ZoneArgs {
+    /// Cluster domain served authoritatively.
+    #[arg(long, default_value = "cluster.local", value_parser = parse_zone)]
+    pub zone: String,
+    /// TTL of cluster records and the SOA minimum, in seconds (CoreDNS: 0..3600).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=3600))]
+    pub ttl: u32,
+    /// Pod records `a-b-c-d.<ns>.pod.<zone>`.
+    #[arg(long, value_enum, default_value_t = PodsMode::Insecure)]
+    pub pods: PodsMode,
+    /// ClusterIP services with no ready endpoints answer NXDOMAIN (CoreDNS `ignore empty_service`).
+    #[arg(long)]
+    pub ignore_empty_service: bool,
+    /// The Service (namespace/name) whose cluster IPs are published as `ns.dns.<zone>`.
+    #[arg(long, default_value = "kube-system/kube-dns", value_parser = parse_object_key)]
+    pub dns_service: ObjectKey,
+    /// Manifest file or directory (YAML, multi-document, JSON, `kind: List`); repeatable.
+    #[arg(long = "manifests", short = 'f')]
+    pub manifests: Vec<PathBuf>,
+}
+
+/// `ordinal serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// DNS listen address (UDP and TCP); repeatable; IPv6 as `[::1]:5353`.
+    #[arg(long = "listen", default_values_t = [SocketAddr::from(([127, 0, 0, 1], 5353))])]
+    pub listen: Vec<SocketAddr>,
+    /// Admin HTTP address for /health, /ready and /metrics.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub admin: SocketAddr,
+    /// UDP worker threads per listen address (one SO_REUSEPORT socket each); default: CPU count.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub udp_workers: Option<u16>,
+    /// Upstream resolver for names outside the cluster zones (`IP` or `IP:PORT`); repeatable.
+    /// Without one, such names are REFUSED.
+    #[arg(long = "upstream", value_parser = parse_upstream)]
+    pub upstream: Vec<SocketAddr>,
+    /// Zone flags.
+    #[command(flatten)]
+    pub zone: ZoneArgs,
+}
+
+/// `ordinal export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Directory to write one `<zone>.zone` file per zone into; default: all zones to stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Zone flags.
+    #[command(flatten)]
+    pub zone: ZoneArgs,
+}
+
+fn parse_zone(s: &str) -> Result<String, String> {
+    let zone = s.trim_end_matches('.').to_ascii_lowercase();
+    crate::dns::name::to_wire(&zone).map_err(|e| format!("{s:?} is not a domain name: {e}"))?;
+    if zone.is_empty() {
+        return Err("the root zone cannot be the cluster domain; use e.g. cluster.local".into());
+    }
+    Ok(zone)
+}
+
+fn parse_object_key(s: &str) -> Result<ObjectKey, String> {
+    match s.split_once('/') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => Ok(ObjectKey::new(Some(ns), name)),
+        _ => Err(format!("{s:?} must be NAMESPACE/NAME, e.g. kube-system/kube-dns")),
+    }
+}
+
+fn parse_upstream(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    s.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| format!("{s:?} is not an IP address or IP:PORT (e.g. 10.0.0.10 or [fd00::a]:53)"))
+}
+
+impl ZoneArgs {
+    /// The zone configuration these flags describe; `local_ips` are published as
+    /// `ns.dns.<zone>` while the DNS service is unknown.
+    pub fn zone_config(&self, local_ips: Vec<IpAddr>) -> ZoneConfig {
+        ZoneConfig {
+            domain: self.zone.clone(),
+            ttl: self.ttl,
+            pods: self.pods,
+            ignore_empty_service: self.ignore_empty_service,
+            dns_service: Some(self.dns_service.clone()),
+            local_ips,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_issue() {
+        let cli = Cli::try_parse_from(["ordinal", "serve"]).unwrap();
+        let Command::Serve(a) = cli.command else { panic!() };
+        assert_eq!(a.listen, vec!["127.0.0.1:5353".parse().unwrap()]);
+        assert_eq!(a.admin, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!((a.zone.zone.as_str(), a.zone.ttl, a.zone.pods), ("cluster.local", 5, PodsMode::Insecure));
+    }
+
+    #[test]
+    fn bad_flags_say_what_is_wrong() {
+        let err = Cli::try_parse_from(["ordinal", "serve", "--ttl", "9999"]).unwrap_err().to_string();
+        assert!(err.contains("9999") && err.contains("--ttl"), "{err}");
+        let err = Cli::try_parse_from(["ordinal", "serve", "--upstream", "dns.google"]).unwrap_err().to_string();
+        assert!(err.contains("not an IP address"), "{err}");
+        let err = Cli::try_parse_from(["ordinal", "serve", "--zone", "a..b"]).unwrap_err().to_string();
+        assert!(err.contains("not a domain name"), "{err}");
+        let err = Cli::try_parse_from(["ordinal", "serve", "--dns-service", "kube-dns"]).unwrap_err().to_string();
+        assert!(err.contains("NAMESPACE/NAME"), "{err}");
+        assert_eq!(parse_upstream("10.0.0.10").unwrap(), "10.0.0.10:53".parse().unwrap());
+    }
+}
