@@ -112,6 +112,17 @@ fn parse_upstream(s: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("{s:?} is not an IP address or IP:PORT (e.g. 10.0.0.10 or [fd00::a]:53)"))
 }
 
+impl Cli {
+    /// Parses `argv` as `ordinal serve ...` and returns its arguments (for tests
+    /// that run the server in-process). Panics with clap's message on bad flags.
+    pub fn try_parse_from_for_tests(argv: &[&str]) -> ServeArgs {
+        match Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{e}")).command {
+            Command::Serve(a) => a,
+            other => panic!("not a serve command: {other:?}"),
+        }
+    }
+}
+
 impl ZoneArgs {
     /// The zone configuration these flags describe; `local_ips` are published as
     /// `ns.dns.<zone>` while the DNS service is unknown.

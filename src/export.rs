@@ -8,11 +8,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use hickory_proto::rr::{Name, RData, Record};
-use hickory_proto::rr::rdata::NS;
+use hickory_proto::rr::{RData, Record};
 
 use crate::cache::Zone;
-use crate::cache::records::{Fqdn, soa_record};
+use crate::cache::entry::Prebuilt;
+use crate::cache::records::{fqdn, soa_rr};
+use crate::cache::wire::{Rdata, Rr};
 use crate::dns::name::{strip_zone, to_text};
 
 /// One zone file: the zone's name and its text.
@@ -25,11 +26,11 @@ pub struct ZoneFile {
 
 /// Renders every zone the cache serves.
 pub fn zone_files(zone: &Zone) -> Vec<ZoneFile> {
-    let origins = [format!("{}.", zone.config.domain), "in-addr.arpa.".to_string(), "ip6.arpa.".to_string()];
+    let origins: [String; 3] = [format!("{}.", zone.config.domain), "in-addr.arpa.".to_string(), "ip6.arpa.".to_string()];
     let mut per_zone: Vec<BTreeMap<String, Vec<Record>>> = vec![BTreeMap::new(); origins.len()];
     for item in zone.names.iter() {
         let (key, entry) = (item.key(), item.value());
-        let Some(zi) = origins.iter().position(|o| Fqdn::new(o).is_some_and(|f| strip_zone(key, &f.key).is_some())) else { continue };
+        let Some(zi) = origins.iter().position(|o| fqdn(o).is_some_and(|f| strip_zone(key, &f).is_some())) else { continue };
         for rrset in entry.rrsets.iter() {
             let Ok(msg) = rrset.records(key) else { continue };
             let sort_key = canonical_key(key);
@@ -43,11 +44,13 @@ pub fn zone_files(zone: &Zone) -> Vec<ZoneFile> {
         .zip(per_zone)
         .filter(|(i, names)| !names.is_empty() || *i == &origins[0])
         .map(|(origin, names)| {
-            let apex = Name::from_ascii(origin).unwrap_or_default();
-            let ns = Name::from_ascii(format!("ns.dns.{origin}")).unwrap_or_default();
+            let apex = fqdn(origin).unwrap_or_else(|| Box::new([0]));
+            let ns = Rr { owner: apex.clone(), ttl, data: Rdata::Ns(fqdn(&format!("ns.dns.{origin}")).unwrap_or_default()) };
+            let head = Prebuilt::encode(&apex, 6, &[soa_rr(origin, serial, ttl), ns], &[]);
             let mut text = format!("; zone {origin} exported by ordinal (serial {serial})\n$ORIGIN {origin}\n");
-            let _ = writeln!(text, "{}", soa_record(&apex, serial, ttl));
-            let _ = writeln!(text, "{}", Record::from_rdata(apex.clone(), ttl, RData::NS(NS(ns))));
+            for rec in head.records(&apex).map(|m| m.answers).unwrap_or_default() {
+                let _ = writeln!(text, "{rec}");
+            }
             for rec in names.values().flatten() {
                 let _ = writeln!(text, "{rec}");
             }

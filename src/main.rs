@@ -5,8 +5,7 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // hickory-server logs every response at info; keep it quiet unless asked.
-    let filter = EnvFilter::try_new(format!("hickory_server=warn,{}", cli.log))
+    let filter = EnvFilter::try_new(&cli.log)
         .map_err(|e| anyhow::anyhow!("--log {:?} is not a valid filter: {e}", cli.log))?;
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

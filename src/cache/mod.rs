@@ -12,6 +12,7 @@
 
 pub mod entry;
 pub mod records;
+pub mod wire;
 pub mod zone;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -26,7 +27,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use crate::cluster::{ConvertError, EndpointSet, ObjectKey, Pod, Service, ServiceKind};
 use entry::NameEntry;
-use records::{Fqdn, PtrPart};
+use records::PtrPart;
 pub use zone::{PodsMode, SoaWire, Zone, ZoneConfig};
 
 /// A Kubernetes object the cache understands.
@@ -463,9 +464,7 @@ impl Cache {
             self.publish(rev, None);
             return;
         };
-        let text = crate::dns::name::to_text(&rev);
-        let Some(owner) = Fqdn::new(&text) else { return };
-        let (key, entry) = records::ptr_entry(owner, parts, self.zone.config.ttl);
+        let (key, entry) = records::ptr_entry(rev, parts, self.zone.config.ttl);
         self.publish(key, Some(entry));
     }
 
@@ -510,10 +509,7 @@ impl Cache {
         let serial = now.max(self.zone.serial.load(Ordering::Relaxed));
         self.zone.serial.store(serial, Ordering::Relaxed);
         let cfg = &self.zone.config;
-        let soa = |zone: &str| {
-            let name = hickory_proto::rr::Name::from_ascii(format!("{zone}.")).unwrap_or_default();
-            records::encode_standalone(&records::soa_record(&name, serial, cfg.ttl))
-        };
+        let soa = |zone: &str| records::encode_standalone(&records::soa_rr(zone, serial, cfg.ttl));
         self.zone.soa.store(Arc::new(SoaWire {
             cluster: soa(&cfg.domain),
             in_addr: soa("in-addr.arpa"),

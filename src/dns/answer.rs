@@ -263,6 +263,16 @@ pub fn answer(msg: &[u8], zone: &Zone, transport: Transport, limits: &Limits, ou
 const IN_ADDR_ARPA: &[u8] = b"\x07in-addr\x04arpa\x00";
 const IP6_ARPA: &[u8] = b"\x03ip6\x04arpa\x00";
 
+/// Re-encodes a decoded record without compression (CNAME chase slow path).
+fn standalone(rec: &hickory_proto::rr::Record) -> Option<Box<[u8]>> {
+    use hickory_proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
+    let mut buf = Vec::with_capacity(64);
+    let mut enc = BinEncoder::new(&mut buf);
+    enc.set_name_encoding(NameEncoding::Uncompressed);
+    rec.emit(&mut enc).ok()?;
+    Some(buf.into_boxed_slice())
+}
+
 /// `<dashed-ip>.<ns>.pod.<zone>` under `pods insecure|verified` (checklist case 41).
 fn pod_address(name: &[u8], apex: &[u8], zone: &Zone) -> Option<IpAddr> {
     if zone.config.pods == PodsMode::Disabled {
@@ -381,8 +391,16 @@ impl<'a> Writer<'a> {
     }
 
     fn body(&mut self, p: &Prebuilt) {
-        self.head(0, p.counts[0], p.counts[1], p.counts[2], false);
-        self.out.extend_from_slice(&p.body);
+        let opt_len = if self.edns.is_some() { 11 } else { 0 };
+        let full = self.question_end + p.body.len() + opt_len;
+        if full <= self.limit || p.counts[2] == 0 {
+            self.head(0, p.counts[0], p.counts[1], p.counts[2], false);
+            self.out.extend_from_slice(&p.body);
+        } else {
+            // RFC 2181 §9: drop the additional section before truncating answers.
+            self.head(0, p.counts[0], p.counts[1], 0, false);
+            self.out.extend_from_slice(&p.body[..p.additional_at as usize]);
+        }
     }
 
     fn negative(mut self, code: u16, soa: Option<&[u8]>) -> Outcome {
@@ -433,7 +451,7 @@ impl<'a> Writer<'a> {
         let chased: Vec<Box<[u8]>> = zone
             .get(target)
             .and_then(|t| t.rrset(self.qtype).and_then(|p| p.records(target).ok()))
-            .map(|m| m.answers.iter().map(crate::cache::records::encode_standalone).collect())
+            .map(|m| m.answers.iter().filter_map(standalone).collect())
             .unwrap_or_default();
         self.head(0, 1 + chased.len() as u16, 0, 0, false);
         self.out.extend_from_slice(&cname.body);

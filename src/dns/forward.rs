@@ -34,14 +34,12 @@ impl Forwarder {
     pub async fn forward(&self, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
         let id = query.get(..2)?;
         for &upstream in &self.upstreams {
-            let reply = match transport {
-                Transport::Udp => self.over_udp(query, upstream).await,
-                Transport::Tcp => self.over_tcp(query, upstream).await,
-            };
-            match reply {
+            // UDP first whatever the client used (upstreams need not serve TCP);
+            // TCP when the UDP reply is truncated and the client can take more.
+            match self.over_udp(query, upstream).await {
                 Ok(r) if r.get(..2) == Some(id) => {
                     let truncated = r.get(2).is_some_and(|f| f & 0x02 != 0);
-                    if truncated && transport == Transport::Udp {
+                    if truncated && transport == Transport::Tcp {
                         if let Ok(full) = self.over_tcp(query, upstream).await {
                             return Some(full);
                         }

@@ -4,19 +4,20 @@
 //! own OS thread in a tight `recv_from` → [`answer`] → `send_to` loop with buffers
 //! reused across queries (no task spawn, no allocation, no log line per query).
 //! The kernel spreads datagrams over the sockets. TCP (truncated answers retried,
-//! large headless services, `dig +tcp`) goes through hickory-server, which owns
-//! framing, idle timeouts and connection handling; its handler calls the same
-//! [`answer`] function, so both transports give identical answers.
+//! large headless services, `dig +tcp`) is framed here per RFC 7766 and calls the
+//! same [`answer`] function, so both transports send identical bytes.
+//!
+//! Why not hickory-server for TCP: its response path re-encodes every message
+//! through hickory's encoder, which sheds additional records of large SRV answers
+//! *and sets TC for it* (RFC 2181 §9 says missing additional data must not), and
+//! whose linear compression table makes 1,000-record answers quadratic. Framing
+//! TCP is 60 lines; byte-identical answers on both transports are worth more.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Header, Message, MessageType, Metadata, OpCode, ResponseCode};
-use hickory_server::net::runtime::Time;
-use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::MessageResponseBuilder;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::answer::{Limits, Outcome, Transport, answer};
@@ -134,14 +135,16 @@ pub async fn serve(bound: Bound, shared: Shared, shutdown: impl std::future::Fut
             .map_err(ServerError::Spawn)?;
         threads.push(t);
     }
-    let mut tcp = hickory_server::Server::new(TcpHandler { shared: shared.clone() });
+    let tcp_stop = tokio_util::sync::CancellationToken::new();
+    let mut tcp = tokio::task::JoinSet::new();
     for l in bound.tcp {
         let l = tokio::net::TcpListener::from_std(l).map_err(|e| ServerError::Tcp(e.to_string()))?;
-        tcp.register_listener(l, Duration::from_secs(5), 32);
+        tcp.spawn(tcp_accept(l, shared.clone(), tcp_stop.clone()));
     }
     shutdown.await;
     stop.store(true, Ordering::Relaxed);
-    let _ = tcp.shutdown_gracefully().await;
+    tcp_stop.cancel();
+    while tcp.join_next().await.is_some() {}
     tokio::task::spawn_blocking(move || {
         for t in threads {
             let _ = t.join();
@@ -193,55 +196,100 @@ fn udp_worker(i: usize, sock: UdpSocket, shared: &Shared, stop: &AtomicBool, run
     }
 }
 
-/// hickory-server request handler for TCP: the same answer path, re-parsed into
-/// hickory's response types (TCP is the uncommon path; the parse costs little).
-struct TcpHandler {
-    shared: Shared,
-}
-
-fn servfail(id: u16) -> ResponseInfo {
-    let mut metadata = Metadata::new(id, MessageType::Response, OpCode::Query);
-    metadata.response_code = ResponseCode::ServFail;
-    Header { metadata, counts: Default::default() }.into()
-}
-
-#[async_trait::async_trait]
-impl RequestHandler for TcpHandler {
-    async fn handle_request<R: ResponseHandler, T: Time>(&self, request: &Request, mut response_handle: R) -> ResponseInfo {
-        let started = Instant::now();
-        let shared = &self.shared;
-        let raw = request.as_slice();
-        let mut out = Vec::with_capacity(512);
-        let bytes = match answer(raw, &shared.zone, Transport::Tcp, &shared.limits, &mut out) {
-            Outcome::Reply { len, .. } => out[..len].to_vec(),
-            Outcome::Drop => return servfail(request.metadata.id),
-            Outcome::Forward { .. } => match &shared.forwarder {
-                Some(fwd) => match fwd.forward(raw, Transport::Tcp).await {
-                    Some(resp) => resp,
-                    None => return servfail(request.metadata.id),
-                },
-                None => return servfail(request.metadata.id),
-            },
+/// Serves TCP connections (RFC 7766): 2-byte length-prefixed messages, answered
+/// in order, with an idle timeout and a cap on concurrent connections.
+async fn tcp_accept(listener: tokio::net::TcpListener, shared: Shared, stop: tokio_util::sync::CancellationToken) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_TCP_CONNECTIONS));
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.cancelled() => break,
+            a = listener.accept() => a,
         };
-        let Ok(msg) = Message::from_vec(&bytes) else {
-            tracing::warn!("answer path produced an unparsable message; sending SERVFAIL");
-            return servfail(request.metadata.id);
-        };
-        let qtype = msg.queries.first().map_or(0, |q| u16::from(q.query_type()));
-        let rcode = (u16::from(msg.metadata.response_code) & 0x0F) as u8;
-        let mut builder = MessageResponseBuilder::from_message_request(request);
-        if let Some(edns) = &msg.edns {
-            builder.edns(edns);
-        }
-        let response = builder.build(msg.metadata, msg.answers.iter(), msg.authorities.iter(), [].iter(), msg.additionals.iter());
-        let info = match response_handle.send_response(response).await {
-            Ok(info) => info,
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
             Err(e) => {
-                tracing::debug!(error = %e, "tcp send failed");
-                servfail(request.metadata.id)
+                tracing::debug!(error = %e, "tcp accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
             }
         };
-        shared.metrics.tcp_shard().record(Proto::Tcp, qtype, rcode, started.elapsed());
-        info
+        // Over the cap, close at once rather than queue (the client retries elsewhere).
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else { continue };
+        let shared = shared.clone();
+        conns.spawn(async move {
+            if let Err(e) = tcp_connection(stream, &shared).await {
+                tracing::debug!(%peer, error = %e, "tcp connection ended");
+            }
+            drop(permit);
+        });
+        while conns.try_join_next().is_some() {}
     }
+    conns.shutdown().await;
+}
+
+/// Most TCP connections served at once.
+const MAX_TCP_CONNECTIONS: usize = 1024;
+/// A connection idle this long is closed (RFC 7766 §6.2.3 suggests seconds).
+const TCP_IDLE: Duration = Duration::from_secs(10);
+
+async fn tcp_connection(mut stream: tokio::net::TcpStream, shared: &Shared) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = stream.set_nodelay(true);
+    let mut msg = Vec::with_capacity(512);
+    let mut out = Vec::with_capacity(512);
+    loop {
+        let len = match tokio::time::timeout(TCP_IDLE, stream.read_u16()).await {
+            Ok(Ok(len)) => len as usize,
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Ok(()), // idle
+        };
+        msg.resize(len, 0);
+        tokio::time::timeout(TCP_IDLE, stream.read_exact(&mut msg)).await.map_err(|_| std::io::ErrorKind::TimedOut)??;
+        let started = Instant::now();
+        let reply: Option<(Vec<u8>, u16, u8)> = match answer(&msg, &shared.zone, Transport::Tcp, &shared.limits, &mut out) {
+            Outcome::Reply { len, rcode, qtype } => {
+                let bytes = std::mem::take(&mut out);
+                out = Vec::with_capacity(512);
+                Some((bytes[..len].to_vec(), qtype, rcode))
+            }
+            Outcome::Drop => {
+                shared.metrics.tcp_shard().dropped();
+                None
+            }
+            Outcome::Forward { qtype } => {
+                let resp = match &shared.forwarder {
+                    Some(fwd) => fwd.forward(&msg, Transport::Tcp).await,
+                    None => None,
+                };
+                Some(resp.map_or_else(|| (servfail_for(&msg), qtype, 2), |r| {
+                    let rcode = r.get(3).map_or(2, |b| b & 0x0F);
+                    (r, qtype, rcode)
+                }))
+            }
+        };
+        if let Some((bytes, qtype, rcode)) = reply {
+            let mut framed = Vec::with_capacity(bytes.len() + 2);
+            framed.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+            framed.extend_from_slice(&bytes);
+            stream.write_all(&framed).await?;
+            shared.metrics.tcp_shard().record(Proto::Tcp, qtype, rcode, started.elapsed());
+        }
+    }
+}
+
+/// SERVFAIL for a query no upstream answered: the query's id, opcode, RD and
+/// question, no records.
+fn servfail_for(query: &[u8]) -> Vec<u8> {
+    let mut r = query.to_vec();
+    if r.len() >= 12 {
+        r[2] = 0x80 | (r[2] & 0x79);
+        r[3] = 2;
+        r[6..12].fill(0);
+        // Keep header + question only (an upstream-less reply carries no OPT).
+        let qend = 12 + r[12..].iter().position(|&b| b == 0).map_or(0, |p| p + 5);
+        r.truncate(qend.min(r.len()));
+    }
+    r
 }
