@@ -18,9 +18,11 @@ use super::{Document, ManifestError, Object, qualified_kind, validate};
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ManifestError> {
     let mut out = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| io_error(path, "cannot read manifest path", &e))?;
+        let meta =
+            std::fs::metadata(path).map_err(|e| io_error(path, "cannot read manifest path", &e))?;
         if meta.is_dir() {
-            let entries = std::fs::read_dir(path).map_err(|e| io_error(path, "cannot list directory", &e))?;
+            let entries =
+                std::fs::read_dir(path).map_err(|e| io_error(path, "cannot list directory", &e))?;
             let mut files = Vec::new();
             for entry in entries {
                 let entry = entry.map_err(|e| io_error(path, "cannot list directory", &e))?;
@@ -42,9 +44,14 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ManifestError> {
 
 /// Whether a file in a manifest directory is loaded: `*.yaml|*.yml|*.json`, not a dotfile.
 pub(crate) fn is_manifest_name(path: &Path) -> bool {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return false };
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
     !name.starts_with('.')
-        && path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
 }
 
 fn io_error(path: &Path, what: &str, e: &std::io::Error) -> ManifestError {
@@ -58,15 +65,25 @@ fn io_error(path: &Path, what: &str, e: &std::io::Error) -> ManifestError {
 /// Load every object of one file. All or nothing: on any error, all errors of the file (each
 /// with its line) and no documents.
 pub fn load_file(path: &Path) -> Result<Vec<Document>, Vec<ManifestError>> {
-    let bytes = std::fs::read(path).map_err(|e| vec![io_error(path, "cannot read manifest", &e)])?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| vec![ManifestError::new(path, None, "not a text file: manifests must be UTF-8 YAML or JSON")])?;
+    let bytes =
+        std::fs::read(path).map_err(|e| vec![io_error(path, "cannot read manifest", &e)])?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        vec![ManifestError::new(
+            path,
+            None,
+            "not a text file: manifests must be UTF-8 YAML or JSON",
+        )]
+    })?;
     load_str(path, &text)
 }
 
 /// Load every object of `text`, reporting errors against `file`. See [`load_file`].
 pub fn load_str(file: &Path, text: &str) -> Result<Vec<Document>, Vec<ManifestError>> {
-    let roots = if looks_like_json(text) { parse_json(file, text)? } else { parse_yaml(file, text)? };
+    let roots = if looks_like_json(text) {
+        parse_json(file, text)?
+    } else {
+        parse_yaml(file, text)?
+    };
     let mut items = Vec::new();
     let mut errors = Vec::new();
     for root in roots {
@@ -106,7 +123,11 @@ fn yaml_options() -> serde_saphyr::Options {
 fn parse_yaml(file: &Path, text: &str) -> Result<Vec<Node>, Vec<ManifestError>> {
     serde_saphyr::from_multiple_with_options::<Node>(text, yaml_options()).map_err(|e| {
         let line = e.location().map(|l| l.line() as usize).filter(|&l| l > 0);
-        vec![ManifestError::new(file, line, format!("YAML syntax error: {}", strip_position(&e.to_string())))]
+        vec![ManifestError::new(
+            file,
+            line,
+            format!("YAML syntax error: {}", strip_position(&e.to_string())),
+        )]
     })
 }
 
@@ -131,10 +152,15 @@ fn parse_json(file: &Path, text: &str) -> Result<Vec<Node>, Vec<ManifestError>> 
                 let end = stream.byte_offset();
                 let chunk = &text[start..end];
                 let offset = text[..start].matches('\n').count();
-                let mut node: Node = serde_saphyr::from_str_with_options(chunk, yaml_options()).map_err(|e| {
-                    let line = e.location().map(|l| l.line() as usize + offset);
-                    vec![ManifestError::new(file, line, format!("cannot read JSON: {}", strip_position(&e.to_string())))]
-                })?;
+                let mut node: Node = serde_saphyr::from_str_with_options(chunk, yaml_options())
+                    .map_err(|e| {
+                        let line = e.location().map(|l| l.line() as usize + offset);
+                        vec![ManifestError::new(
+                            file,
+                            line,
+                            format!("cannot read JSON: {}", strip_position(&e.to_string())),
+                        )]
+                    })?;
                 shift_lines(&mut node, offset);
                 roots.push(node);
                 start = end;
@@ -175,7 +201,13 @@ type Defaults = Option<(String, String)>;
 
 /// Flatten `List` / `*List` objects into their items. Items of a typed list (`PodList`, as the
 /// API returns it) may omit apiVersion and kind; they default from the list.
-fn expand(file: &Path, node: Node, defaults: Defaults, out: &mut Vec<(Node, Defaults)>, errors: &mut Vec<ManifestError>) {
+fn expand(
+    file: &Path,
+    node: Node,
+    defaults: Defaults,
+    out: &mut Vec<(Node, Defaults)>,
+    errors: &mut Vec<ManifestError>,
+) {
     let kind = node.get("kind").and_then(Node::as_str).unwrap_or("");
     let is_list = kind == "List" || (kind.ends_with("List") && node.get("items").is_some());
     if !is_list {
@@ -189,7 +221,9 @@ fn expand(file: &Path, node: Node, defaults: Defaults, out: &mut Vec<(Node, Defa
             .and_then(Node::as_str)
             .map(|v| (v.to_string(), kind.trim_end_matches("List").to_string()))
     };
-    let Some(items) = node.get("items") else { return };
+    let Some(items) = node.get("items") else {
+        return;
+    };
     match &items.value {
         Value::Null => {}
         Value::Seq(list) => {
@@ -199,7 +233,11 @@ fn expand(file: &Path, node: Node, defaults: Defaults, out: &mut Vec<(Node, Defa
         }
         _ => errors.push(ManifestError {
             field: Some("items".into()),
-            ..ManifestError::new(file, Some(items.line), format!("must be a list of objects, found a {}", items.type_name()))
+            ..ManifestError::new(
+                file,
+                Some(items.line),
+                format!("must be a list of objects, found a {}", items.type_name()),
+            )
         }),
     }
 }
@@ -214,7 +252,10 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
         return Err(vec![err(
             node.line,
             None,
-            format!("expected a Kubernetes object (a map with apiVersion and kind), found a {}", node.type_name()),
+            format!(
+                "expected a Kubernetes object (a map with apiVersion and kind), found a {}",
+                node.type_name()
+            ),
         )]);
     }
     let mut errors = Vec::new();
@@ -224,14 +265,22 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
                 Some(s) if !s.is_empty() => Some(s.to_string()),
                 _ if n.value == Value::Null && default.is_some() => default.map(str::to_string),
                 _ => {
-                    errors.push(err(node.line_of(&[Seg::Key(key.into())]), Some(key), format!("must be a non-empty string, found {}", describe(n))));
+                    errors.push(err(
+                        node.line_of(&[Seg::Key(key.into())]),
+                        Some(key),
+                        format!("must be a non-empty string, found {}", describe(n)),
+                    ));
                     None
                 }
             },
             None => match default {
                 Some(d) => Some(d.to_string()),
                 None => {
-                    errors.push(err(node.line, Some(key), "Required value: every object needs apiVersion and kind".into()));
+                    errors.push(err(
+                        node.line,
+                        Some(key),
+                        "Required value: every object needs apiVersion and kind".into(),
+                    ));
                     None
                 }
             },
@@ -239,11 +288,20 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
     };
     let api_version = string_field("apiVersion", defaults.as_ref().map(|d| d.0.as_str()));
     let kind = string_field("kind", defaults.as_ref().map(|d| d.1.as_str()));
-    let (Some(api_version), Some(kind)) = (api_version, kind) else { return Err(errors) };
+    let (Some(api_version), Some(kind)) = (api_version, kind) else {
+        return Err(errors);
+    };
 
     let metadata = node.get("metadata");
-    let name = metadata.and_then(|m| m.get("name")).and_then(Node::as_str).unwrap_or("").to_string();
-    let namespace = metadata.and_then(|m| m.get("namespace")).and_then(Node::as_str).map(str::to_string);
+    let name = metadata
+        .and_then(|m| m.get("name"))
+        .and_then(Node::as_str)
+        .unwrap_or("")
+        .to_string();
+    let namespace = metadata
+        .and_then(|m| m.get("namespace"))
+        .and_then(Node::as_str)
+        .map(str::to_string);
     let ident = if name.is_empty() {
         qualified_kind(&api_version, &kind)
     } else {
@@ -262,22 +320,29 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
         )]);
     }
 
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version.as_str()));
+    let (group, version) = api_version
+        .rsplit_once('/')
+        .unwrap_or(("", api_version.as_str()));
     let mut json = node.to_json();
     if let (Some((v, k)), Json::Object(map)) = (&defaults, &mut json) {
-        map.entry("apiVersion").or_insert_with(|| Json::String(v.clone()));
+        map.entry("apiVersion")
+            .or_insert_with(|| Json::String(v.clone()));
         map.entry("kind").or_insert_with(|| Json::String(k.clone()));
     }
     let no_match = |supported: &str| {
         vec![located(
             &[Seg::Key("apiVersion".into())],
-            format!("no matches for kind {kind:?} in version {api_version:?} (supported: {supported})"),
+            format!(
+                "no matches for kind {kind:?} in version {api_version:?} (supported: {supported})"
+            ),
             ident.clone(),
         )]
     };
     // Strict kinds reject unknown fields; the others (dumps of real clusters) only warn.
     let (decoded, strict) = match (group, kind.as_str()) {
-        ("", "Namespace" | "Service" | "Endpoints" | "Pod" | "PersistentVolumeClaim") if version != "v1" => {
+        ("", "Namespace" | "Service" | "Endpoints" | "Pod" | "PersistentVolumeClaim")
+            if version != "v1" =>
+        {
             return Err(no_match("v1"));
         }
         ("", "Namespace") => (typed(json, Object::Namespace), false),
@@ -285,9 +350,13 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
         ("", "Endpoints") => (typed(json, Object::Endpoints), false),
         ("", "Pod") => (typed(json, Object::Pod), false),
         ("", "PersistentVolumeClaim") => (typed(json, Object::PersistentVolumeClaim), false),
-        ("discovery.k8s.io", "EndpointSlice") if version != "v1" => return Err(no_match("discovery.k8s.io/v1")),
+        ("discovery.k8s.io", "EndpointSlice") if version != "v1" => {
+            return Err(no_match("discovery.k8s.io/v1"));
+        }
         ("discovery.k8s.io", "EndpointSlice") => (typed(json, Object::EndpointSlice), false),
-        ("apps", "StatefulSet" | "ControllerRevision") if !matches!(version, "v1" | "v1beta1" | "v1beta2") => {
+        ("apps", "StatefulSet" | "ControllerRevision")
+            if !matches!(version, "v1" | "v1beta1" | "v1beta2") =>
+        {
             return Err(no_match("apps/v1, apps/v1beta1, apps/v1beta2"));
         }
         ("apps", "StatefulSet") => {
@@ -299,8 +368,18 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
             (typed(json, Object::ControllerRevision), false)
         }
         _ => {
-            let object = Object::Other { api_version, kind, namespace, name };
-            return Ok(Document { file: file.to_path_buf(), line: node.line, object, warnings: Vec::new() });
+            let object = Object::Other {
+                api_version,
+                kind,
+                namespace,
+                name,
+            };
+            return Ok(Document {
+                file: file.to_path_buf(),
+                line: node.line,
+                object,
+                warnings: Vec::new(),
+            });
         }
     };
     let (object, output) = match decoded {
@@ -312,21 +391,32 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
     let mut unknown = Vec::new();
     unknown_fields(node, &output, &mut Vec::new(), &mut unknown);
     for path in unknown {
-        let Some(Seg::Key(leaf)) = path.last() else { continue };
+        let Some(Seg::Key(leaf)) = path.last() else {
+            continue;
+        };
         let mut msg = format!("unknown field {leaf:?}");
         if let Some(hint) = hint(&object, &path) {
             msg.push_str("; ");
             msg.push_str(&hint);
         }
         let e = located(&path, msg, ident.clone());
-        if strict { errors.push(e) } else { warnings.push(e) }
+        if strict {
+            errors.push(e)
+        } else {
+            warnings.push(e)
+        }
     }
     for fe in validate(&object) {
         let path = parse_path(&fe.field);
         errors.push(located(&path, fe.message, format!("{ident} is invalid")));
     }
     if errors.is_empty() {
-        Ok(Document { file: file.to_path_buf(), line: node.line, object, warnings })
+        Ok(Document {
+            file: file.to_path_buf(),
+            line: node.line,
+            object,
+            warnings,
+        })
     } else {
         errors.sort_by_key(|e| e.line);
         Err(errors)
@@ -357,10 +447,29 @@ where
                 serde_path_to_error::Segment::Unknown => None,
             })
             .collect();
-        (path, e.into_inner().to_string())
+        (path, with_quote_hint(e.into_inner().to_string()))
     })?;
-    let output = serde_json::to_value(&value).map_err(|e| (Vec::new(), format!("cannot re-encode object: {e}")))?;
+    let output = serde_json::to_value(&value)
+        .map_err(|e| (Vec::new(), format!("cannot re-encode object: {e}")))?;
     Ok((wrap(value), output))
+}
+
+/// A scalar where a string belongs is almost always a YAML value that needs quotes.
+fn with_quote_hint(msg: String) -> String {
+    if !msg.ends_with("expected a string") {
+        return msg;
+    }
+    if msg.starts_with("invalid type: boolean") {
+        format!(
+            "{msg}; quote the value to make it a string (YAML reads unquoted y, yes, on, n, no, off as booleans)"
+        )
+    } else if msg.starts_with("invalid type: integer")
+        || msg.starts_with("invalid type: floating point")
+    {
+        format!("{msg}; quote the value to make it a string")
+    } else {
+        msg
+    }
 }
 
 /// Fields present (and not null) in the source but absent from the typed object serialized
@@ -393,9 +502,27 @@ fn unknown_fields(input: &Node, output: &Json, path: &mut Vec<Seg>, out: &mut Ve
 }
 
 const CONTAINER_FIELDS: &[&str] = &[
-    "image", "command", "args", "workingDir", "ports", "envFrom", "env", "resources", "volumeMounts",
-    "volumeDevices", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "imagePullPolicy",
-    "terminationMessagePath", "terminationMessagePolicy", "stdin", "stdinOnce", "tty", "resizePolicy",
+    "image",
+    "command",
+    "args",
+    "workingDir",
+    "ports",
+    "envFrom",
+    "env",
+    "resources",
+    "volumeMounts",
+    "volumeDevices",
+    "livenessProbe",
+    "readinessProbe",
+    "startupProbe",
+    "lifecycle",
+    "imagePullPolicy",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    "stdin",
+    "stdinOnce",
+    "tty",
+    "resizePolicy",
 ];
 
 /// What to do about an unknown field, when the mistake is a common one.
@@ -408,12 +535,16 @@ fn hint(object: &Object, path: &[Seg]) -> Option<String> {
     if path.len() != pod_spec_len + 1 {
         return None;
     }
-    let Some(Seg::Key(leaf)) = path.last() else { return None };
+    let Some(Seg::Key(leaf)) = path.last() else {
+        return None;
+    };
     if !CONTAINER_FIELDS.contains(&leaf.as_str()) {
         return None;
     }
     let spec = render_path(&path[..pod_spec_len]);
-    Some(format!("{leaf} is a container field: move it into a container, under {spec}.containers[*].{leaf}"))
+    Some(format!(
+        "{leaf} is a container field: move it into a container, under {spec}.containers[*].{leaf}"
+    ))
 }
 
 /// Legacy StatefulSet versions → apps/v1, before decoding. apps/v1beta1 defaulted the selector
@@ -424,9 +555,14 @@ fn convert_statefulset(json: &mut Json, version: &str) {
     if version != "v1beta1" {
         return;
     }
-    let Some(spec) = json.get_mut("spec").and_then(Json::as_object_mut) else { return };
+    let Some(spec) = json.get_mut("spec").and_then(Json::as_object_mut) else {
+        return;
+    };
     if !spec.contains_key("selector") {
-        let labels = spec.get("template").and_then(|t| t.get("metadata")).and_then(|m| m.get("labels"));
+        let labels = spec
+            .get("template")
+            .and_then(|t| t.get("metadata"))
+            .and_then(|m| m.get("labels"));
         if let Some(labels) = labels.filter(|l| l.as_object().is_some_and(|o| !o.is_empty())) {
             let selector = serde_json::json!({ "matchLabels": labels });
             spec.insert("selector".into(), selector);
@@ -434,7 +570,10 @@ fn convert_statefulset(json: &mut Json, version: &str) {
     }
     match spec.get_mut("updateStrategy") {
         None => {
-            spec.insert("updateStrategy".into(), serde_json::json!({ "type": "OnDelete" }));
+            spec.insert(
+                "updateStrategy".into(),
+                serde_json::json!({ "type": "OnDelete" }),
+            );
         }
         Some(Json::Object(strategy)) if !strategy.contains_key("type") => {
             strategy.insert("type".into(), Json::String("OnDelete".into()));

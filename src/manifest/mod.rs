@@ -60,7 +60,12 @@ pub enum Object {
     PersistentVolumeClaim(PersistentVolumeClaim),
     ControllerRevision(ControllerRevision),
     /// Any other kind: identity only (callers ignore these with a debug log).
-    Other { api_version: String, kind: String, namespace: Option<String>, name: String },
+    Other {
+        api_version: String,
+        kind: String,
+        namespace: Option<String>,
+        name: String,
+    },
 }
 
 impl Object {
@@ -106,7 +111,10 @@ impl Object {
     pub fn name(&self) -> &str {
         match self {
             Object::Other { name, .. } => name,
-            _ => self.metadata().and_then(|m| m.name.as_deref()).unwrap_or(""),
+            _ => self
+                .metadata()
+                .and_then(|m| m.name.as_deref())
+                .unwrap_or(""),
         }
     }
 
@@ -162,8 +170,18 @@ pub struct ManifestError {
 }
 
 impl ManifestError {
-    pub(crate) fn new(file: &std::path::Path, line: Option<usize>, message: impl Into<String>) -> Self {
-        ManifestError { file: file.to_path_buf(), line, field: None, message: message.into(), object: None }
+    pub(crate) fn new(
+        file: &std::path::Path,
+        line: Option<usize>,
+        message: impl Into<String>,
+    ) -> Self {
+        ManifestError {
+            file: file.to_path_buf(),
+            line,
+            field: None,
+            message: message.into(),
+            object: None,
+        }
     }
 }
 

@@ -130,14 +130,21 @@ impl Node {
 /// are not plain identifiers (label keys, say) in brackets: `metadata.labels[app.kubernetes.io/name]`.
 pub(crate) fn render_path(path: &[Seg]) -> String {
     let mut out = String::new();
-    for seg in path {
+    for (i, seg) in path.iter().enumerate() {
+        let in_map =
+            i > 0 && matches!(&path[i - 1], Seg::Key(k) if MAP_FIELDS.contains(&k.as_str()));
         match seg {
             Seg::Index(i) => {
                 out.push('[');
                 out.push_str(&i.to_string());
                 out.push(']');
             }
-            Seg::Key(k) if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') => {
+            Seg::Key(k)
+                if !in_map
+                    && !k.is_empty()
+                    && k.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            {
                 if !out.is_empty() {
                     out.push('.');
                 }
@@ -152,6 +159,17 @@ pub(crate) fn render_path(path: &[Seg]) -> String {
     }
     out
 }
+
+/// Fields whose keys are data (string maps), rendered `labels[key]` as the API server does.
+const MAP_FIELDS: &[&str] = &[
+    "labels",
+    "annotations",
+    "matchLabels",
+    "nodeSelector",
+    "requests",
+    "limits",
+    "data",
+];
 
 /// Parse a rendered field path back into segments (inverse of [`render_path`]).
 pub(crate) fn parse_path(path: &str) -> Vec<Seg> {
@@ -189,7 +207,10 @@ pub(crate) fn parse_path(path: &str) -> Vec<Seg> {
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = Spanned::<Value>::deserialize(d)?;
-        Ok(Node { line: s.referenced.line() as usize, value: s.value })
+        Ok(Node {
+            line: s.referenced.line() as usize,
+            value: s.value,
+        })
     }
 }
 
@@ -207,7 +228,9 @@ impl<'de> Deserialize<'de> for Key {
             Value::Bool(b) => b.to_string(),
             Value::Null => "null".to_string(),
             Value::Seq(_) | Value::Map(_) => {
-                return Err(de::Error::custom("a mapping key must be a scalar, not a list or map"));
+                return Err(de::Error::custom(
+                    "a mapping key must be a scalar, not a list or map",
+                ));
             }
         }))
     }
@@ -249,10 +272,14 @@ impl<'de> Visitor<'de> for ValueVisitor {
         })
     }
     fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
-        i64::try_from(v).map(Value::Int).map_err(|_| E::custom("integer out of range"))
+        i64::try_from(v)
+            .map(Value::Int)
+            .map_err(|_| E::custom("integer out of range"))
     }
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
-        u64::try_from(v).map(|u| self.visit_u64::<E>(u).unwrap()).map_err(|_| E::custom("integer out of range"))
+        u64::try_from(v)
+            .map(|u| self.visit_u64::<E>(u).unwrap())
+            .map_err(|_| E::custom("integer out of range"))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Float(v))
@@ -264,7 +291,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Str(v))
     }
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
-        String::from_utf8(v.to_vec()).map(Value::Str).map_err(|_| E::custom("binary value is not UTF-8"))
+        String::from_utf8(v.to_vec())
+            .map(Value::Str)
+            .map_err(|_| E::custom("binary value is not UTF-8"))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
@@ -277,7 +306,11 @@ impl<'de> Visitor<'de> for ValueVisitor {
         let mut entries: Vec<Entry> = Vec::with_capacity(map.size_hint().unwrap_or(0));
         while let Some(key) = map.next_key::<Spanned<Key>>()? {
             let node = map.next_value::<Node>()?;
-            entries.push(Entry { key: key.value.0, key_line: key.referenced.line() as usize, node });
+            entries.push(Entry {
+                key: key.value.0,
+                key_line: key.referenced.line() as usize,
+                node,
+            });
         }
         Ok(Value::Map(entries))
     }
@@ -290,9 +323,11 @@ mod tests {
     #[test]
     fn spans_follow_the_source() {
         let text = "a: 1\nb:\n  c: [1, 2]\n  d:\n  - x: y\n    z: 0755\n---\n# c\n---\nq: null\n";
-        let docs: Vec<Node> =
-            serde_saphyr::from_multiple_with_options(text, serde_saphyr::options! { legacy_octal_numbers: true })
-                .unwrap();
+        let docs: Vec<Node> = serde_saphyr::from_multiple_with_options(
+            text,
+            serde_saphyr::options! { legacy_octal_numbers: true },
+        )
+        .unwrap();
         eprintln!("{docs:#?}");
         assert_eq!(docs.len(), 2);
     }
@@ -301,11 +336,14 @@ mod tests {
     fn paths_round_trip() {
         let p = "spec.template.metadata.labels[app.kubernetes.io/name]";
         assert_eq!(render_path(&parse_path(p)), p);
-        assert_eq!(parse_path("spec.ports[0].port"), vec![
-            Seg::Key("spec".into()),
-            Seg::Key("ports".into()),
-            Seg::Index(0),
-            Seg::Key("port".into())
-        ]);
+        assert_eq!(
+            parse_path("spec.ports[0].port"),
+            vec![
+                Seg::Key("spec".into()),
+                Seg::Key("ports".into()),
+                Seg::Index(0),
+                Seg::Key("port".into())
+            ]
+        );
     }
 }

@@ -55,35 +55,66 @@ impl fmt::Display for FieldError {
 
 impl FieldError {
     fn new(field: impl Into<String>, kind: FieldErrorKind, message: String) -> Self {
-        FieldError { field: field.into(), kind, message }
+        FieldError {
+            field: field.into(),
+            kind,
+            message,
+        }
     }
     fn required(field: impl Into<String>, detail: &str) -> Self {
-        Self::new(field, FieldErrorKind::Required, with_detail("Required value".into(), detail))
+        Self::new(
+            field,
+            FieldErrorKind::Required,
+            with_detail("Required value".into(), detail),
+        )
     }
     fn invalid(field: impl Into<String>, value: impl fmt::Display, detail: &str) -> Self {
-        Self::new(field, FieldErrorKind::Invalid, with_detail(format!("Invalid value: {value}"), detail))
+        Self::new(
+            field,
+            FieldErrorKind::Invalid,
+            with_detail(format!("Invalid value: {value}"), detail),
+        )
     }
     fn forbidden(field: impl Into<String>, detail: &str) -> Self {
-        Self::new(field, FieldErrorKind::Forbidden, with_detail("Forbidden".into(), detail))
+        Self::new(
+            field,
+            FieldErrorKind::Forbidden,
+            with_detail("Forbidden".into(), detail),
+        )
     }
     fn not_supported(field: impl Into<String>, value: &str, supported: &[&str]) -> Self {
         let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
         Self::new(
             field,
             FieldErrorKind::NotSupported,
-            format!("Unsupported value: {value:?}: supported values: {}", list.join(", ")),
+            format!(
+                "Unsupported value: {value:?}: supported values: {}",
+                list.join(", ")
+            ),
         )
     }
     fn not_found(field: impl Into<String>, value: &str) -> Self {
-        Self::new(field, FieldErrorKind::NotFound, format!("Not found: {value:?}"))
+        Self::new(
+            field,
+            FieldErrorKind::NotFound,
+            format!("Not found: {value:?}"),
+        )
     }
     fn duplicate(field: impl Into<String>, value: &str) -> Self {
-        Self::new(field, FieldErrorKind::Duplicate, format!("Duplicate value: {value:?}"))
+        Self::new(
+            field,
+            FieldErrorKind::Duplicate,
+            format!("Duplicate value: {value:?}"),
+        )
     }
 }
 
 fn with_detail(head: String, detail: &str) -> String {
-    if detail.is_empty() { head } else { format!("{head}: {detail}") }
+    if detail.is_empty() {
+        head
+    } else {
+        format!("{head}: {detail}")
+    }
 }
 
 /// The API server's summary line: `StatefulSet.apps "kubia" is invalid: spec.selector: Required
@@ -118,10 +149,16 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
         Object::Pod(pod) => {
             validate_meta(&pod.metadata, NameRule::Subdomain, true, &mut errs);
         }
-        Object::EndpointSlice(o) => validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs),
+        Object::EndpointSlice(o) => {
+            validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs)
+        }
         Object::Endpoints(o) => validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs),
-        Object::PersistentVolumeClaim(o) => validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs),
-        Object::ControllerRevision(o) => validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs),
+        Object::PersistentVolumeClaim(o) => {
+            validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs)
+        }
+        Object::ControllerRevision(o) => {
+            validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs)
+        }
         Object::Other { .. } => {}
     }
     errs
@@ -135,12 +172,19 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
 pub fn validate_update(old: &Object, new: &Object) -> Vec<FieldError> {
     let mut errs = Vec::new();
     if old.kind() != new.kind() {
-        errs.push(FieldError::invalid("kind", format!("{:?}", new.kind()), &format!("cannot change kind from {:?}", old.kind())));
+        errs.push(FieldError::invalid(
+            "kind",
+            format!("{:?}", new.kind()),
+            &format!("cannot change kind from {:?}", old.kind()),
+        ));
         return errs;
     }
     match (old, new) {
         (Object::StatefulSet(old), Object::StatefulSet(new)) => {
-            let (o, n) = (old.spec.clone().unwrap_or_default(), new.spec.clone().unwrap_or_default());
+            let (o, n) = (
+                old.spec.clone().unwrap_or_default(),
+                new.spec.clone().unwrap_or_default(),
+            );
             if immutable_view(&o) != immutable_view(&n) {
                 errs.push(FieldError::new(
                     "spec",
@@ -152,8 +196,18 @@ pub fn validate_update(old: &Object, new: &Object) -> Vec<FieldError> {
             }
         }
         (Object::Service(old), Object::Service(new)) => {
-            let ip = |s: &Service| s.spec.as_ref().and_then(|s| s.cluster_ip.clone()).unwrap_or_default();
-            let ty = |s: &Service| s.spec.as_ref().and_then(|s| s.type_.clone()).unwrap_or_default();
+            let ip = |s: &Service| {
+                s.spec
+                    .as_ref()
+                    .and_then(|s| s.cluster_ip.clone())
+                    .unwrap_or_default()
+            };
+            let ty = |s: &Service| {
+                s.spec
+                    .as_ref()
+                    .and_then(|s| s.type_.clone())
+                    .unwrap_or_default()
+            };
             let (old_ip, new_ip) = (ip(old), ip(new));
             let external = ty(old) == "ExternalName" || ty(new) == "ExternalName";
             if !external && !old_ip.is_empty() && !new_ip.is_empty() && old_ip != new_ip {
@@ -179,10 +233,10 @@ fn immutable_view(spec: &StatefulSetSpec) -> serde_json::Value {
         .map(|t| {
             let mut t: PersistentVolumeClaim = t.clone();
             t.status = None;
-            if let Some(s) = t.spec.as_mut() {
-                if s.volume_mode.as_deref() == Some("Filesystem") {
-                    s.volume_mode = None;
-                }
+            if let Some(s) = t.spec.as_mut()
+                && s.volume_mode.as_deref() == Some("Filesystem")
+            {
+                s.volume_mode = None;
             }
             serde_json::to_value(&t).unwrap_or_default()
         })
@@ -209,7 +263,10 @@ fn validate_meta(meta: &ObjectMeta, rule: NameRule, namespaced: bool, errs: &mut
     match meta.name.as_deref().filter(|n| !n.is_empty()) {
         None => {
             if meta.generate_name.as_deref().unwrap_or("").is_empty() {
-                errs.push(FieldError::required("metadata.name", "name or generateName is required"));
+                errs.push(FieldError::required(
+                    "metadata.name",
+                    "name or generateName is required",
+                ));
             }
         }
         Some(name) => {
@@ -219,16 +276,27 @@ fn validate_meta(meta: &ObjectMeta, rule: NameRule, namespaced: bool, errs: &mut
                 NameRule::Subdomain => dns1123_subdomain(name),
             };
             if !problems.is_empty() {
-                errs.push(FieldError::invalid("metadata.name", format!("{name:?}"), &problems.join("; ")));
+                errs.push(FieldError::invalid(
+                    "metadata.name",
+                    format!("{name:?}"),
+                    &problems.join("; "),
+                ));
             }
         }
     }
     match meta.namespace.as_deref().filter(|n| !n.is_empty()) {
-        Some(_) if !namespaced => errs.push(FieldError::forbidden("metadata.namespace", "not allowed on this type")),
+        Some(_) if !namespaced => errs.push(FieldError::forbidden(
+            "metadata.namespace",
+            "not allowed on this type",
+        )),
         Some(ns) => {
             let problems = dns1123_label(ns);
             if !problems.is_empty() {
-                errs.push(FieldError::invalid("metadata.namespace", format!("{ns:?}"), &problems.join("; ")));
+                errs.push(FieldError::invalid(
+                    "metadata.namespace",
+                    format!("{ns:?}"),
+                    &problems.join("; "),
+                ));
             }
         }
         None => {}
@@ -236,15 +304,27 @@ fn validate_meta(meta: &ObjectMeta, rule: NameRule, namespaced: bool, errs: &mut
     validate_labels(meta.labels.as_ref(), "metadata.labels", errs);
 }
 
-fn validate_labels(labels: Option<&BTreeMap<String, String>>, field: &str, errs: &mut Vec<FieldError>) {
+fn validate_labels(
+    labels: Option<&BTreeMap<String, String>>,
+    field: &str,
+    errs: &mut Vec<FieldError>,
+) {
     for (k, v) in labels.into_iter().flatten() {
         let problems = qualified_name(k);
         if !problems.is_empty() {
-            errs.push(FieldError::invalid(field, format!("{k:?}"), &problems.join("; ")));
+            errs.push(FieldError::invalid(
+                field,
+                format!("{k:?}"),
+                &problems.join("; "),
+            ));
         }
         let problems = label_value(v);
         if !problems.is_empty() {
-            errs.push(FieldError::invalid(format!("{field}[{k}]"), format!("{v:?}"), &problems.join("; ")));
+            errs.push(FieldError::invalid(
+                format!("{field}[{k}]"),
+                format!("{v:?}"),
+                &problems.join("; "),
+            ));
         }
     }
 }
@@ -262,7 +342,8 @@ or '.', and must start and end with an alphanumeric character (e.g. 'example.com
 fn is_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -303,7 +384,8 @@ pub(crate) fn dns1123_subdomain(s: &str) -> Vec<String> {
 fn is_label_name_part(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
 }
@@ -315,7 +397,11 @@ fn qualified_name(s: &str) -> Vec<String> {
             if prefix.is_empty() {
                 out.push("prefix part must be non-empty".to_string());
             } else {
-                out.extend(dns1123_subdomain(prefix).into_iter().map(|m| format!("prefix part {m}")));
+                out.extend(
+                    dns1123_subdomain(prefix)
+                        .into_iter()
+                        .map(|m| format!("prefix part {m}")),
+                );
             }
             name
         }
@@ -357,8 +443,13 @@ fn iana_svc_name(s: &str) -> Vec<String> {
     if s.len() > 15 {
         out.push("must be no more than 15 characters".to_string());
     }
-    if !s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
-        out.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string());
+    if !s
+        .bytes()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    {
+        out.push(
+            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string(),
+        );
     }
     if s.contains("--") {
         out.push("must not contain consecutive hyphens".to_string());
@@ -379,7 +470,11 @@ fn json(v: &impl serde::Serialize) -> String {
 // ---- label selectors ----
 
 fn validate_selector(sel: &LabelSelector, field: &str, errs: &mut Vec<FieldError>) {
-    validate_labels(sel.match_labels.as_ref(), &format!("{field}.matchLabels"), errs);
+    validate_labels(
+        sel.match_labels.as_ref(),
+        &format!("{field}.matchLabels"),
+        errs,
+    );
     for (i, req) in sel.match_expressions.iter().flatten().enumerate() {
         let f = format!("{field}.matchExpressions[{i}]");
         let has_values = req.values.as_ref().is_some_and(|v| !v.is_empty());
@@ -393,11 +488,19 @@ fn validate_selector(sel: &LabelSelector, field: &str, errs: &mut Vec<FieldError
                 "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
             )),
             "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
-            op => errs.push(FieldError::invalid(format!("{f}.operator"), format!("{op:?}"), "not a valid selector operator")),
+            op => errs.push(FieldError::invalid(
+                format!("{f}.operator"),
+                format!("{op:?}"),
+                "not a valid selector operator",
+            )),
         }
         let problems = qualified_name(&req.key);
         if !problems.is_empty() {
-            errs.push(FieldError::invalid(format!("{f}.key"), format!("{:?}", req.key), &problems.join("; ")));
+            errs.push(FieldError::invalid(
+                format!("{f}.key"),
+                format!("{:?}", req.key),
+                &problems.join("; "),
+            ));
         }
     }
 }
@@ -407,12 +510,17 @@ fn selector_is_nil(sel: &LabelSelector) -> bool {
 }
 
 fn selector_is_empty(sel: &LabelSelector) -> bool {
-    sel.match_labels.as_ref().is_none_or(BTreeMap::is_empty) && sel.match_expressions.as_ref().is_none_or(Vec::is_empty)
+    sel.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
+        && sel.match_expressions.as_ref().is_none_or(Vec::is_empty)
 }
 
 /// Whether `sel` selects an object with `labels` (`LabelSelectorAsSelector(sel).Matches`).
 pub(crate) fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    let labels_ok = sel.match_labels.iter().flatten().all(|(k, v)| labels.get(k) == Some(v));
+    let labels_ok = sel
+        .match_labels
+        .iter()
+        .flatten()
+        .all(|(k, v)| labels.get(k) == Some(v));
     let exprs_ok = sel.match_expressions.iter().flatten().all(|req| {
         let value = labels.get(&req.key);
         let values = req.values.as_deref().unwrap_or_default();
@@ -431,7 +539,11 @@ pub(crate) fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, St
 
 fn non_negative(v: Option<i32>, field: &str, errs: &mut Vec<FieldError>) {
     if let Some(v) = v.filter(|v| *v < 0) {
-        errs.push(FieldError::invalid(field, v, "must be greater than or equal to 0"));
+        errs.push(FieldError::invalid(
+            field,
+            v,
+            "must be greater than or equal to 0",
+        ));
     }
 }
 
@@ -440,14 +552,17 @@ fn validate_statefulset(set: &StatefulSet, errs: &mut Vec<FieldError>) {
         errs.push(FieldError::required("spec", ""));
         return;
     };
-    if let Some(p) = spec.pod_management_policy.as_deref().filter(|p| !p.is_empty()) {
-        if !matches!(p, "OrderedReady" | "Parallel") {
-            errs.push(FieldError::invalid(
-                "spec.podManagementPolicy",
-                format!("{p:?}"),
-                "must be 'OrderedReady' or 'Parallel'",
-            ));
-        }
+    if let Some(p) = spec
+        .pod_management_policy
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        && !matches!(p, "OrderedReady" | "Parallel")
+    {
+        errs.push(FieldError::invalid(
+            "spec.podManagementPolicy",
+            format!("{p:?}"),
+            "must be 'OrderedReady' or 'Parallel'",
+        ));
     }
     if let Some(strategy) = &spec.update_strategy {
         match strategy.type_.as_deref().unwrap_or("") {
@@ -459,7 +574,11 @@ fn validate_statefulset(set: &StatefulSet, errs: &mut Vec<FieldError>) {
             "OnDelete" => {}
             "" | "RollingUpdate" => {
                 if let Some(ru) = &strategy.rolling_update {
-                    non_negative(ru.partition, "spec.updateStrategy.rollingUpdate.partition", errs);
+                    non_negative(
+                        ru.partition,
+                        "spec.updateStrategy.rollingUpdate.partition",
+                        errs,
+                    );
                     if let Some(mu) = &ru.max_unavailable {
                         validate_max_unavailable(mu, errs);
                     }
@@ -473,26 +592,41 @@ fn validate_statefulset(set: &StatefulSet, errs: &mut Vec<FieldError>) {
         }
     }
     if let Some(policy) = &spec.persistent_volume_claim_retention_policy {
-        for (value, name) in [(&policy.when_deleted, "whenDeleted"), (&policy.when_scaled, "whenScaled")] {
-            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-                if !matches!(v, "Retain" | "Delete") {
-                    errs.push(FieldError::not_supported(
-                        format!("spec.persistentVolumeClaimRetentionPolicy.{name}"),
-                        v,
-                        &["Retain", "Delete"],
-                    ));
-                }
+        for (value, name) in [
+            (&policy.when_deleted, "whenDeleted"),
+            (&policy.when_scaled, "whenScaled"),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty())
+                && !matches!(v, "Retain" | "Delete")
+            {
+                errs.push(FieldError::not_supported(
+                    format!("spec.persistentVolumeClaimRetentionPolicy.{name}"),
+                    v,
+                    &["Retain", "Delete"],
+                ));
             }
         }
     }
     non_negative(spec.replicas, "spec.replicas", errs);
     non_negative(spec.min_ready_seconds, "spec.minReadySeconds", errs);
-    non_negative(spec.ordinals.as_ref().and_then(|o| o.start), "spec.ordinals.start", errs);
-    non_negative(spec.revision_history_limit, "spec.revisionHistoryLimit", errs);
+    non_negative(
+        spec.ordinals.as_ref().and_then(|o| o.start),
+        "spec.ordinals.start",
+        errs,
+    );
+    non_negative(
+        spec.revision_history_limit,
+        "spec.revisionHistoryLimit",
+        errs,
+    );
     if let Some(svc) = spec.service_name.as_deref().filter(|s| !s.is_empty()) {
         let problems = dns1123_label(svc);
         if !problems.is_empty() {
-            errs.push(FieldError::invalid("spec.serviceName", format!("{svc:?}"), &problems.join("; ")));
+            errs.push(FieldError::invalid(
+                "spec.serviceName",
+                format!("{svc:?}"),
+                &problems.join("; "),
+            ));
         }
     }
 
@@ -502,11 +636,19 @@ fn validate_statefulset(set: &StatefulSet, errs: &mut Vec<FieldError>) {
     } else {
         validate_selector(sel, "spec.selector", errs);
         if selector_is_empty(sel) {
-            errs.push(FieldError::invalid("spec.selector", json(sel), "empty selector is invalid for statefulset"));
+            errs.push(FieldError::invalid(
+                "spec.selector",
+                json(sel),
+                "empty selector is invalid for statefulset",
+            ));
         }
     }
     let template = &spec.template;
-    let labels = template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
+    let labels = template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default();
     // A nil selector selects nothing (so it cannot match the template); an empty one, everything.
     if selector_is_nil(sel) || (!selector_is_empty(sel) && !selector_matches(sel, &labels)) {
         errs.push(FieldError::invalid(
@@ -515,7 +657,11 @@ fn validate_statefulset(set: &StatefulSet, errs: &mut Vec<FieldError>) {
             "`selector` does not match template `labels`",
         ));
     }
-    validate_labels(template.metadata.as_ref().and_then(|m| m.labels.as_ref()), "spec.template.metadata.labels", errs);
+    validate_labels(
+        template.metadata.as_ref().and_then(|m| m.labels.as_ref()),
+        "spec.template.metadata.labels",
+        errs,
+    );
 
     let mut claim_names = BTreeSet::new();
     for (i, claim) in spec.volume_claim_templates.iter().flatten().enumerate() {
@@ -525,7 +671,11 @@ fn validate_statefulset(set: &StatefulSet, errs: &mut Vec<FieldError>) {
             Some(name) => {
                 let problems = dns1123_label(name);
                 if !problems.is_empty() {
-                    errs.push(FieldError::invalid(field, format!("{name:?}"), &problems.join("; ")));
+                    errs.push(FieldError::invalid(
+                        field,
+                        format!("{name:?}"),
+                        &problems.join("; "),
+                    ));
                 } else if !claim_names.insert(name.to_string()) {
                     errs.push(FieldError::duplicate(field, name));
                 }
@@ -553,15 +703,26 @@ fn validate_max_unavailable(mu: &IntOrString, errs: &mut Vec<FieldError>) {
     }
 }
 
-fn validate_template_pod_spec(pod: &PodSpec, claim_names: &BTreeSet<String>, errs: &mut Vec<FieldError>) {
+fn validate_template_pod_spec(
+    pod: &PodSpec,
+    claim_names: &BTreeSet<String>,
+    errs: &mut Vec<FieldError>,
+) {
     let base = "spec.template.spec";
-    if let Some(policy) = pod.restart_policy.as_deref().filter(|p| !p.is_empty()) {
-        if policy != "Always" {
-            errs.push(FieldError::not_supported(format!("{base}.restartPolicy"), policy, &["Always"]));
-        }
+    if let Some(policy) = pod.restart_policy.as_deref().filter(|p| !p.is_empty())
+        && policy != "Always"
+    {
+        errs.push(FieldError::not_supported(
+            format!("{base}.restartPolicy"),
+            policy,
+            &["Always"],
+        ));
     }
     if pod.active_deadline_seconds.is_some() {
-        errs.push(FieldError::forbidden(format!("{base}.activeDeadlineSeconds"), "activeDeadlineSeconds in StatefulSet is not Supported"));
+        errs.push(FieldError::forbidden(
+            format!("{base}.activeDeadlineSeconds"),
+            "activeDeadlineSeconds in StatefulSet is not Supported",
+        ));
     }
     let mut volumes: BTreeSet<String> = claim_names.clone();
     for (i, v) in pod.volumes.iter().flatten().enumerate() {
@@ -572,7 +733,11 @@ fn validate_template_pod_spec(pod: &PodSpec, claim_names: &BTreeSet<String>, err
         }
         let problems = dns1123_label(&v.name);
         if !problems.is_empty() {
-            errs.push(FieldError::invalid(field.clone(), format!("{:?}", v.name), &problems.join("; ")));
+            errs.push(FieldError::invalid(
+                field.clone(),
+                format!("{:?}", v.name),
+                &problems.join("; "),
+            ));
         }
         // A claim template overrides a same-named volume (the controller's updateStorage).
         if !volumes.insert(v.name.clone()) && !claim_names.contains(&v.name) {
@@ -583,20 +748,42 @@ fn validate_template_pod_spec(pod: &PodSpec, claim_names: &BTreeSet<String>, err
         errs.push(FieldError::required(format!("{base}.containers"), ""));
     }
     let mut names = BTreeSet::new();
-    for (list, containers) in [("initContainers", pod.init_containers.as_deref().unwrap_or_default()), ("containers", &pod.containers)] {
+    for (list, containers) in [
+        (
+            "initContainers",
+            pod.init_containers.as_deref().unwrap_or_default(),
+        ),
+        ("containers", &pod.containers),
+    ] {
         for (i, c) in containers.iter().enumerate() {
-            validate_container(c, &format!("{base}.{list}[{i}]"), &volumes, &mut names, errs);
+            validate_container(
+                c,
+                &format!("{base}.{list}[{i}]"),
+                &volumes,
+                &mut names,
+                errs,
+            );
         }
     }
 }
 
-fn validate_container(c: &Container, field: &str, volumes: &BTreeSet<String>, names: &mut BTreeSet<String>, errs: &mut Vec<FieldError>) {
+fn validate_container(
+    c: &Container,
+    field: &str,
+    volumes: &BTreeSet<String>,
+    names: &mut BTreeSet<String>,
+    errs: &mut Vec<FieldError>,
+) {
     if c.name.is_empty() {
         errs.push(FieldError::required(format!("{field}.name"), ""));
     } else {
         let problems = dns1123_label(&c.name);
         if !problems.is_empty() {
-            errs.push(FieldError::invalid(format!("{field}.name"), format!("{:?}", c.name), &problems.join("; ")));
+            errs.push(FieldError::invalid(
+                format!("{field}.name"),
+                format!("{:?}", c.name),
+                &problems.join("; "),
+            ));
         } else if !names.insert(c.name.clone()) {
             errs.push(FieldError::duplicate(format!("{field}.name"), &c.name));
         }
@@ -606,12 +793,20 @@ fn validate_container(c: &Container, field: &str, volumes: &BTreeSet<String>, na
     }
     for (i, p) in c.ports.iter().flatten().enumerate() {
         if !(1..=65535).contains(&p.container_port) {
-            errs.push(FieldError::invalid(format!("{field}.ports[{i}].containerPort"), p.container_port, "must be between 1 and 65535, inclusive"));
+            errs.push(FieldError::invalid(
+                format!("{field}.ports[{i}].containerPort"),
+                p.container_port,
+                "must be between 1 and 65535, inclusive",
+            ));
         }
         if let Some(name) = p.name.as_deref().filter(|n| !n.is_empty()) {
             let problems = iana_svc_name(name);
             if !problems.is_empty() {
-                errs.push(FieldError::invalid(format!("{field}.ports[{i}].name"), format!("{name:?}"), &problems.join(", ")));
+                errs.push(FieldError::invalid(
+                    format!("{field}.ports[{i}].name"),
+                    format!("{name:?}"),
+                    &problems.join(", "),
+                ));
             }
         }
     }
@@ -646,36 +841,68 @@ fn validate_service(svc: &Service, errs: &mut Vec<FieldError>) {
                 Some(name) => {
                     let problems = dns1123_subdomain(name.strip_suffix('.').unwrap_or(name));
                     if !problems.is_empty() {
-                        errs.push(FieldError::invalid("spec.externalName", format!("{name:?}"), &problems.join("; ")));
+                        errs.push(FieldError::invalid(
+                            "spec.externalName",
+                            format!("{name:?}"),
+                            &problems.join("; "),
+                        ));
                     }
                 }
             }
             if !ip.is_empty() {
-                errs.push(FieldError::forbidden("spec.clusterIP", "may not be set for ExternalName services"));
+                errs.push(FieldError::forbidden(
+                    "spec.clusterIP",
+                    "may not be set for ExternalName services",
+                ));
             }
         }
-        other => errs.push(FieldError::not_supported("spec.type", other, &["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"])),
+        other => errs.push(FieldError::not_supported(
+            "spec.type",
+            other,
+            &["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"],
+        )),
     }
     if !ip.is_empty() && !headless && ip.parse::<IpAddr>().is_err() {
-        errs.push(FieldError::invalid("spec.clusterIP", format!("{ip:?}"), "must be empty, 'None', or a valid IP address"));
+        errs.push(FieldError::invalid(
+            "spec.clusterIP",
+            format!("{ip:?}"),
+            "must be empty, 'None', or a valid IP address",
+        ));
     }
     if headless && matches!(ty, "NodePort" | "LoadBalancer") {
-        errs.push(FieldError::invalid("spec.clusterIP", "\"None\"", &format!("may not be set to 'None' for {ty} services")));
+        errs.push(FieldError::invalid(
+            "spec.clusterIP",
+            "\"None\"",
+            &format!("may not be set to 'None' for {ty} services"),
+        ));
     }
-    if let Some(first) = spec.cluster_ips.as_ref().and_then(|ips| ips.first()) {
-        if !ip.is_empty() && first != ip {
-            errs.push(FieldError::invalid("spec.clusterIPs[0]", format!("{first:?}"), "must match `clusterIP` if specified"));
-        }
+    if let Some(first) = spec.cluster_ips.as_ref().and_then(|ips| ips.first())
+        && !ip.is_empty()
+        && first != ip
+    {
+        errs.push(FieldError::invalid(
+            "spec.clusterIPs[0]",
+            format!("{first:?}"),
+            "must match `clusterIP` if specified",
+        ));
     }
     for (i, v) in spec.cluster_ips.iter().flatten().enumerate() {
         if v != "None" && v.parse::<IpAddr>().is_err() {
-            errs.push(FieldError::invalid(format!("spec.clusterIPs[{i}]"), format!("{v:?}"), "must be a valid IP address"));
+            errs.push(FieldError::invalid(
+                format!("spec.clusterIPs[{i}]"),
+                format!("{v:?}"),
+                "must be a valid IP address",
+            ));
         }
     }
-    if let Some(a) = spec.session_affinity.as_deref().filter(|a| !a.is_empty()) {
-        if !matches!(a, "ClientIP" | "None") {
-            errs.push(FieldError::not_supported("spec.sessionAffinity", a, &["ClientIP", "None"]));
-        }
+    if let Some(a) = spec.session_affinity.as_deref().filter(|a| !a.is_empty())
+        && !matches!(a, "ClientIP" | "None")
+    {
+        errs.push(FieldError::not_supported(
+            "spec.sessionAffinity",
+            a,
+            &["ClientIP", "None"],
+        ));
     }
     validate_labels(spec.selector.as_ref(), "spec.selector", errs);
 
@@ -692,34 +919,58 @@ fn validate_service(svc: &Service, errs: &mut Vec<FieldError>) {
             Some(name) => {
                 let problems = dns1123_label(name);
                 if !problems.is_empty() {
-                    errs.push(FieldError::invalid(format!("{f}.name"), format!("{name:?}"), &problems.join("; ")));
+                    errs.push(FieldError::invalid(
+                        format!("{f}.name"),
+                        format!("{name:?}"),
+                        &problems.join("; "),
+                    ));
                 } else if !names.insert(name.to_string()) {
                     errs.push(FieldError::duplicate(format!("{f}.name"), name));
                 }
             }
         }
         if !(1..=65535).contains(&p.port) {
-            errs.push(FieldError::invalid(format!("{f}.port"), p.port, "must be between 1 and 65535, inclusive"));
+            errs.push(FieldError::invalid(
+                format!("{f}.port"),
+                p.port,
+                "must be between 1 and 65535, inclusive",
+            ));
         }
-        if let Some(proto) = p.protocol.as_deref().filter(|p| !p.is_empty()) {
-            if !matches!(proto, "TCP" | "UDP" | "SCTP") {
-                errs.push(FieldError::not_supported(format!("{f}.protocol"), proto, &["SCTP", "TCP", "UDP"]));
-            }
+        if let Some(proto) = p.protocol.as_deref().filter(|p| !p.is_empty())
+            && !matches!(proto, "TCP" | "UDP" | "SCTP")
+        {
+            errs.push(FieldError::not_supported(
+                format!("{f}.protocol"),
+                proto,
+                &["SCTP", "TCP", "UDP"],
+            ));
         }
         match &p.target_port {
             Some(IntOrString::Int(t)) if !(1..=65535).contains(t) => {
-                errs.push(FieldError::invalid(format!("{f}.targetPort"), t, "must be between 1 and 65535, inclusive"))
+                errs.push(FieldError::invalid(
+                    format!("{f}.targetPort"),
+                    t,
+                    "must be between 1 and 65535, inclusive",
+                ))
             }
             Some(IntOrString::String(s)) => {
                 let problems = iana_svc_name(s);
                 if !problems.is_empty() {
-                    errs.push(FieldError::invalid(format!("{f}.targetPort"), format!("{s:?}"), &problems.join(", ")));
+                    errs.push(FieldError::invalid(
+                        format!("{f}.targetPort"),
+                        format!("{s:?}"),
+                        &problems.join(", "),
+                    ));
                 }
             }
             _ => {}
         }
         if let Some(np) = p.node_port.filter(|np| !(0..=65535).contains(np)) {
-            errs.push(FieldError::invalid(format!("{f}.nodePort"), np, "must be between 1 and 65535, inclusive"));
+            errs.push(FieldError::invalid(
+                format!("{f}.nodePort"),
+                np,
+                "must be between 1 and 65535, inclusive",
+            ));
         }
     }
 }

@@ -72,16 +72,28 @@ impl Target {
 /// Watch files and directories (as given to [`super::discover`]) and receive the path of each
 /// manifest file that changed, was replaced, created or deleted, at most once per
 /// [`DEBOUNCE`] burst. Must be called inside a tokio runtime.
-pub fn watch(paths: Vec<PathBuf>) -> Result<(ManifestWatcher, mpsc::Receiver<PathBuf>), ManifestError> {
+pub fn watch(
+    paths: Vec<PathBuf>,
+) -> Result<(ManifestWatcher, mpsc::Receiver<PathBuf>), ManifestError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-        ManifestError::new(Path::new(""), None, "manifest watching needs a tokio runtime")
+        ManifestError::new(
+            Path::new(""),
+            None,
+            "manifest watching needs a tokio runtime",
+        )
     })?;
     let mut targets = Vec::new();
     for path in &paths {
-        let fail = |e: &dyn std::fmt::Display| ManifestError::new(path, None, format!("cannot watch: {e}"));
+        let fail = |e: &dyn std::fmt::Display| {
+            ManifestError::new(path, None, format!("cannot watch: {e}"))
+        };
         let meta = std::fs::metadata(path).map_err(|e| fail(&e))?;
         let target = if meta.is_dir() {
-            Target { dir: std::fs::canonicalize(path).map_err(|e| fail(&e))?, file: None, given: path.clone() }
+            Target {
+                dir: std::fs::canonicalize(path).map_err(|e| fail(&e))?,
+                file: None,
+                given: path.clone(),
+            }
         } else {
             let parent = match path.parent() {
                 Some(p) if !p.as_os_str().is_empty() => p,
@@ -98,22 +110,31 @@ pub fn watch(paths: Vec<PathBuf>) -> Result<(ManifestWatcher, mpsc::Receiver<Pat
 
     let (raw_tx, raw_rx) = mpsc::unbounded_channel::<PathBuf>();
     let handler_targets = targets.clone();
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
-        Ok(event) => {
-            if matches!(event.kind, EventKind::Access(_) | EventKind::Other) && !is_close_write(&event.kind) {
-                return;
-            }
-            for p in &event.paths {
-                for t in &handler_targets {
-                    if let Some(report) = t.matches(p) {
-                        let _ = raw_tx.send(report);
+    let mut watcher =
+        notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
+            Ok(event) => {
+                if matches!(event.kind, EventKind::Access(_) | EventKind::Other)
+                    && !is_close_write(&event.kind)
+                {
+                    return;
+                }
+                for p in &event.paths {
+                    for t in &handler_targets {
+                        if let Some(report) = t.matches(p) {
+                            let _ = raw_tx.send(report);
+                        }
                     }
                 }
             }
-        }
-        Err(e) => tracing::warn!("manifest watch error: {e}"),
-    })
-    .map_err(|e| ManifestError::new(Path::new(""), None, format!("cannot start file watcher: {e}")))?;
+            Err(e) => tracing::warn!("manifest watch error: {e}"),
+        })
+        .map_err(|e| {
+            ManifestError::new(
+                Path::new(""),
+                None,
+                format!("cannot start file watcher: {e}"),
+            )
+        })?;
     let mut watched = Vec::new();
     for t in &targets {
         if watched.contains(&t.dir) {
@@ -126,12 +147,24 @@ pub fn watch(paths: Vec<PathBuf>) -> Result<(ManifestWatcher, mpsc::Receiver<Pat
     }
 
     let (tx, rx) = mpsc::channel(256);
-    let task = runtime.spawn(debounce(raw_rx, tx).instrument(tracing::info_span!("manifest_watch")));
-    Ok((ManifestWatcher { _watcher: watcher, task }, rx))
+    let task =
+        runtime.spawn(debounce(raw_rx, tx).instrument(tracing::info_span!("manifest_watch")));
+    Ok((
+        ManifestWatcher {
+            _watcher: watcher,
+            task,
+        },
+        rx,
+    ))
 }
 
 fn is_close_write(kind: &EventKind) -> bool {
-    matches!(kind, EventKind::Access(notify::event::AccessKind::Close(notify::event::AccessMode::Write)))
+    matches!(
+        kind,
+        EventKind::Access(notify::event::AccessKind::Close(
+            notify::event::AccessMode::Write
+        ))
+    )
 }
 
 async fn debounce(mut raw: mpsc::UnboundedReceiver<PathBuf>, out: mpsc::Sender<PathBuf>) {

@@ -1,0 +1,1077 @@
+//! Manifest loading, validation and watching: the seed manifests, a `kubectl get -o yaml` dump,
+//! JSON, and files changed under a live watch.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ordinal::manifest::{self, Document, FieldErrorKind, ManifestError, Object};
+
+fn seed(name: &str) -> PathBuf {
+    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/seeds")
+        .join(name);
+    if local.exists() {
+        local
+    } else {
+        PathBuf::from("/work/shared/fixtures/seeds").join(name)
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn load(name: &str, text: &str) -> Result<Vec<Document>, Vec<ManifestError>> {
+    manifest::load_str(Path::new(name), text)
+}
+
+/// The errors of a file that must fail, as displayed.
+fn errors(name: &str, text: &str) -> Vec<String> {
+    match load(name, text) {
+        Ok(docs) => panic!("expected errors, loaded {docs:#?}"),
+        Err(errs) => errs.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn ok(name: &str, text: &str) -> Vec<Document> {
+    load(name, text).unwrap_or_else(|errs| panic!("{name} failed: {errs:#?}"))
+}
+
+// ---- the seeds ----
+
+#[test]
+fn kubia_is_rejected_with_selector_and_misplaced_volume_mounts() {
+    let path = seed("kubia.yaml");
+    let errs = manifest::load_file(&path).expect_err("kubia.yaml must not load");
+    let summary: Vec<(Option<usize>, Option<&str>)> =
+        errs.iter().map(|e| (e.line, e.field.as_deref())).collect();
+    assert_eq!(
+        summary,
+        [
+            (Some(21), Some("spec.selector")),
+            (Some(26), Some("spec.template.metadata.labels")),
+            (Some(35), Some("spec.template.spec.volumeMounts")),
+        ]
+    );
+    assert!(errs.iter().all(|e| e.file == path));
+    let shown: Vec<String> = errs
+        .iter()
+        .map(|e| {
+            e.to_string()
+                .replace(&format!("{}:", path.display()), "kubia.yaml:")
+        })
+        .collect();
+    assert_eq!(
+        shown[0],
+        r#"kubia.yaml:21: StatefulSet.apps "kubia" is invalid: spec.selector: Required value"#
+    );
+    assert_eq!(
+        shown[1],
+        r#"kubia.yaml:26: StatefulSet.apps "kubia" is invalid: spec.template.metadata.labels: Invalid value: {"app":"kubia"}: `selector` does not match template `labels`"#
+    );
+    assert_eq!(
+        shown[2],
+        r#"kubia.yaml:35: StatefulSet.apps "kubia": spec.template.spec.volumeMounts: unknown field "volumeMounts"; volumeMounts is a container field: move it into a container, under spec.template.spec.containers[*].volumeMounts"#
+    );
+}
+
+#[test]
+fn the_other_seeds_load_and_validate_cleanly() {
+    type Row<'a> = (usize, &'a str, &'a str, Option<&'a str>);
+    let expect: &[(&str, &[Row])] = &[
+        (
+            "web.yaml",
+            &[
+                (5, "Service", "nginx", None),
+                (19, "StatefulSet", "web", None),
+            ],
+        ),
+        (
+            "mysql.yaml",
+            &[
+                (4, "Namespace", "p1-dev", None),
+                (9, "Service", "mysqlservice", Some("p1-dev")),
+                (22, "Service", "mysql-read", Some("p1-dev")),
+                (34, "StatefulSet", "mysql", Some("p1-dev")),
+            ],
+        ),
+        (
+            "redis-cluster.yaml",
+            &[
+                (4, "ConfigMap", "redis-cluster", None),
+                (18, "StatefulSet", "redis-cluster", None),
+                (69, "Service", "redis-cluster", None),
+            ],
+        ),
+        (
+            "zookeeper.yaml",
+            &[
+                (3, "Service", "zookeeper-server", None),
+                (19, "Service", "zookeeper", None),
+                (32, "StatefulSet", "zookeeper", None),
+            ],
+        ),
+    ];
+    for (file, objects) in expect {
+        let docs = manifest::load_file(&seed(file)).unwrap_or_else(|e| panic!("{file}: {e:#?}"));
+        let got: Vec<(usize, &str, &str, Option<&str>)> = docs
+            .iter()
+            .map(|d| {
+                (
+                    d.line,
+                    d.object.kind(),
+                    d.object.name(),
+                    d.object.namespace(),
+                )
+            })
+            .collect();
+        assert_eq!(&got, objects, "{file}");
+        for d in &docs {
+            assert!(
+                manifest::validate(&d.object).is_empty(),
+                "{file}: {:?}",
+                manifest::validate(&d.object)
+            );
+            assert!(d.warnings.is_empty(), "{file}: {:?}", d.warnings);
+        }
+    }
+}
+
+#[test]
+fn discover_then_load_the_seed_directory_skips_only_kubia() {
+    let dir = seed("web.yaml").parent().unwrap().to_path_buf();
+    let files = manifest::discover(&[dir]).unwrap();
+    let names: Vec<&str> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "kubia.yaml",
+            "mysql.yaml",
+            "redis-cluster.yaml",
+            "web.yaml",
+            "zookeeper.yaml"
+        ]
+    );
+    let failed: Vec<&str> = files
+        .iter()
+        .filter(|f| manifest::load_file(f).is_err())
+        .map(|f| f.file_name().unwrap().to_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["kubia.yaml"]);
+}
+
+#[test]
+fn web_apps_v1beta1_is_converted_with_selector_and_on_delete() {
+    let docs = manifest::load_file(&seed("web.yaml")).unwrap();
+    let Object::StatefulSet(set) = &docs[1].object else {
+        panic!("{:?}", docs[1].object)
+    };
+    assert_eq!(docs[1].object.api_version(), "apps/v1");
+    let spec = set.spec.as_ref().unwrap();
+    assert_eq!(
+        spec.selector
+            .match_labels
+            .as_ref()
+            .unwrap()
+            .get("app")
+            .map(String::as_str),
+        Some("nginx")
+    );
+    assert_eq!(
+        spec.update_strategy.as_ref().unwrap().type_.as_deref(),
+        Some("OnDelete")
+    );
+    assert_eq!(spec.service_name.as_deref(), Some("nginx"));
+    assert_eq!(spec.replicas, Some(2));
+    let claims = spec.volume_claim_templates.as_ref().unwrap();
+    assert_eq!(claims[0].metadata.name.as_deref(), Some("www"));
+    // Nothing else is defaulted here: that is apps/v1 defaulting's job.
+    assert_eq!(spec.pod_management_policy, None);
+}
+
+#[test]
+fn yaml_1_1_octal_as_kubectl_reads_it() {
+    let docs = manifest::load_file(&seed("redis-cluster.yaml")).unwrap();
+    let Object::StatefulSet(set) = &docs[1].object else {
+        panic!()
+    };
+    let volumes = set
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .volumes
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        volumes[0].config_map.as_ref().unwrap().default_mode,
+        Some(0o755)
+    );
+}
+
+// ---- legacy versions ----
+
+const STS_BODY: &str = "kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: nginx
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - name: nginx
+        image: nginx
+";
+
+#[test]
+fn v1beta2_requires_a_selector_and_keeps_rolling_update() {
+    let text = format!("apiVersion: apps/v1beta2\n{STS_BODY}");
+    let errs = errors("b2.yaml", &text);
+    assert_eq!(
+        errs[0],
+        r#"b2.yaml:5: StatefulSet.apps "web" is invalid: spec.selector: Required value"#
+    );
+
+    let text = format!(
+        "apiVersion: apps/v1beta2\n{STS_BODY}  selector:\n    matchLabels:\n      app: nginx\n"
+    );
+    let docs = ok("b2.yaml", &text);
+    let Object::StatefulSet(set) = &docs[0].object else {
+        panic!()
+    };
+    assert_eq!(
+        set.spec.as_ref().unwrap().update_strategy,
+        None,
+        "RollingUpdate is apps/v1's default"
+    );
+}
+
+#[test]
+fn v1beta1_keeps_an_explicit_strategy_and_selector() {
+    let text = format!(
+        "apiVersion: apps/v1beta1\n{STS_BODY}  updateStrategy:\n    type: RollingUpdate\n  selector:\n    matchLabels:\n      app: nginx\n      tier: web\n"
+    );
+    let errs = errors("b1.yaml", &text);
+    assert_eq!(
+        errs,
+        [
+            r#"b1.yaml:9: StatefulSet.apps "web" is invalid: spec.template.metadata.labels: Invalid value: {"app":"nginx"}: `selector` does not match template `labels`"#
+        ]
+    );
+    let text =
+        format!("apiVersion: apps/v1beta1\n{STS_BODY}  updateStrategy:\n    type: RollingUpdate\n");
+    let docs = ok("b1.yaml", &text);
+    let Object::StatefulSet(set) = &docs[0].object else {
+        panic!()
+    };
+    assert_eq!(
+        set.spec
+            .as_ref()
+            .unwrap()
+            .update_strategy
+            .as_ref()
+            .unwrap()
+            .type_
+            .as_deref(),
+        Some("RollingUpdate")
+    );
+}
+
+#[test]
+fn unknown_versions_of_known_kinds_are_errors() {
+    let errs = errors(
+        "v.yaml",
+        "apiVersion: apps/v2\nkind: StatefulSet\nmetadata:\n  name: web\n",
+    );
+    assert_eq!(
+        errs,
+        [
+            r#"v.yaml:1: StatefulSet.apps "web": apiVersion: no matches for kind "StatefulSet" in version "apps/v2" (supported: apps/v1, apps/v1beta1, apps/v1beta2)"#
+        ]
+    );
+    let errs = errors(
+        "v.yaml",
+        "apiVersion: discovery.k8s.io/v1beta1\nkind: EndpointSlice\nmetadata:\n  name: s\n",
+    );
+    assert!(
+        errs[0].contains(
+            r#"no matches for kind "EndpointSlice" in version "discovery.k8s.io/v1beta1""#
+        ),
+        "{errs:?}"
+    );
+}
+
+// ---- decode errors, located ----
+
+#[test]
+fn type_errors_name_field_and_line() {
+    let text = "# a comment
+apiVersion: v1
+kind: Service
+metadata:
+  name: nginx
+spec:
+  clusterIP: None
+  ports:
+  - name: web
+    port: 80
+  - name: metrics
+    port: abc
+";
+    assert_eq!(
+        errors("web.yaml", text),
+        [
+            r#"web.yaml:12: Service "nginx": spec.ports[1].port: invalid type: string "abc", expected i32"#
+        ]
+    );
+    let errs = load("web.yaml", text).unwrap_err();
+    assert_eq!(errs[0].field.as_deref(), Some("spec.ports[1].port"));
+    assert_eq!(errs[0].line, Some(12));
+}
+
+#[test]
+fn type_errors_in_flow_style_and_nested_lists() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: x}\n  - name: b\n    image: z\n    ports: [{containerPort: 80}, {containerPort: [1]}]\n";
+    assert_eq!(
+        errors("p.yaml", text),
+        [
+            r#"p.yaml:9: Pod "p": spec.containers[1].ports[1].containerPort: invalid type: sequence, expected i32"#
+        ]
+    );
+    let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  labels:\n    version: 1.0\nspec: {ports: [{port: 80}]}\n";
+    assert_eq!(
+        errors("s.yaml", text),
+        [
+            r#"s.yaml:6: Service "s": metadata.labels[version]: invalid type: floating point `1.0`, expected a string; quote the value to make it a string"#
+        ]
+    );
+    // YAML 1.1, as kubectl reads it: unquoted y/n/yes/no/on/off are booleans.
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: y\n";
+    assert_eq!(
+        errors("p.yaml", text),
+        [
+            r#"p.yaml:7: Pod "p": spec.containers[0].image: invalid type: boolean `true`, expected a string; quote the value to make it a string (YAML reads unquoted y, yes, on, n, no, off as booleans)"#
+        ]
+    );
+}
+
+#[test]
+fn yaml_syntax_errors_carry_the_parser_line() {
+    let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n   name: bad\n";
+    let errs = load("bad.yaml", text).unwrap_err();
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].line, Some(8), "{}", errs[0]);
+    assert!(
+        errs[0].message.starts_with("YAML syntax error: "),
+        "{}",
+        errs[0]
+    );
+
+    let errs = load(
+        "dup.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  name: b\n",
+    )
+    .unwrap_err();
+    assert_eq!(errs[0].line, Some(5), "{}", errs[0]);
+    assert!(errs[0].message.contains("duplicate"), "{}", errs[0]);
+}
+
+#[test]
+fn api_version_and_kind_are_required() {
+    let text = "---\n# only a comment\n---\n\n---\nmetadata:\n  name: x\n---\napiVersion: v1\nmetadata:\n  name: y\n";
+    assert_eq!(
+        errors("m.yaml", text),
+        [
+            "m.yaml:6: apiVersion: Required value: every object needs apiVersion and kind",
+            "m.yaml:6: kind: Required value: every object needs apiVersion and kind",
+            "m.yaml:9: kind: Required value: every object needs apiVersion and kind",
+        ]
+    );
+    assert_eq!(
+        errors("s.yaml", "just a string\n"),
+        ["s.yaml:1: expected a Kubernetes object (a map with apiVersion and kind), found a string"]
+    );
+    assert_eq!(
+        errors(
+            "n.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  generateName: x-\nspec: {clusterIP: None}\n"
+        ),
+        [
+            r#"n.yaml:3: Service is invalid: metadata.name: Required value: name is required (generateName is not supported in manifest files, as with kubectl apply)"#
+        ]
+    );
+}
+
+#[test]
+fn empty_and_comment_only_documents_are_skipped() {
+    assert!(ok("e.yaml", "").is_empty());
+    assert!(ok("e.yaml", "# nothing\n---\n---\n# still nothing\n").is_empty());
+    let docs = ok(
+        "e.yaml",
+        "---\n---\n# c\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n",
+    );
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].line, 5);
+}
+
+#[test]
+fn a_file_is_all_or_nothing() {
+    let text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: good\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: Bad_Name\n";
+    let errs = load("a.yaml", text).unwrap_err();
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].line, Some(9));
+    assert!(errs[0].to_string().starts_with(r#"a.yaml:9: Namespace "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 label"#), "{}", errs[0]);
+}
+
+// ---- a kubectl dump ----
+
+#[test]
+fn kubectl_get_yaml_list_dump_loads_without_false_unknown_fields() {
+    let path = fixture("cluster-dump.yaml");
+    let docs = manifest::load_file(&path).unwrap_or_else(|e| panic!("{e:#?}"));
+    let got: Vec<(usize, &str, &str)> = docs
+        .iter()
+        .map(|d| (d.line, d.object.kind(), d.object.name()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (3, "Namespace", "default"),
+            (17, "Service", "nginx"),
+            (77, "Service", "kubernetes"),
+            (105, "Pod", "web-0"),
+            (245, "EndpointSlice", "nginx-7xq2p"),
+            (287, "Endpoints", "nginx"),
+            (313, "StatefulSet", "web"),
+            (387, "ConfigMap", "kube-root-ca.crt"),
+        ]
+    );
+    for d in &docs {
+        assert!(
+            d.warnings.is_empty(),
+            "{}: {:#?}",
+            d.object.name(),
+            d.warnings
+        );
+    }
+    let Object::Pod(pod) = &docs[3].object else {
+        panic!()
+    };
+    let status = pod.status.as_ref().unwrap();
+    assert_eq!(status.pod_ip.as_deref(), Some("10.244.0.5"));
+    assert_eq!(
+        pod.spec.as_ref().unwrap().subdomain.as_deref(),
+        Some("nginx")
+    );
+    let requests = pod.spec.as_ref().unwrap().containers[0]
+        .resources
+        .as_ref()
+        .unwrap()
+        .requests
+        .as_ref()
+        .unwrap();
+    assert_eq!(requests["cpu"].0, "0.1");
+    assert_eq!(requests["ephemeral-storage"].0, "1");
+    let ready = status
+        .conditions
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap();
+    assert_eq!(ready.status, "True");
+}
+
+#[test]
+fn unknown_fields_warn_in_dumps_but_fail_statefulsets() {
+    let text = std::fs::read_to_string(fixture("cluster-dump.yaml")).unwrap();
+    // A field from a newer cluster in a Pod's status, just before its podIP.
+    let lines: Vec<&str> = text.lines().collect();
+    let pod_ip = lines
+        .iter()
+        .position(|l| *l == "    podIP: 10.244.0.5")
+        .unwrap();
+    let mut newer: Vec<&str> = lines.clone();
+    newer.insert(pod_ip, "    futureField: {a: 1}");
+    let docs = ok("dump.yaml", &newer.join("\n"));
+    assert_eq!(docs.len(), 8);
+    let w: Vec<String> = docs[3].warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        [format!(
+            r#"dump.yaml:{}: Pod "web-0": status.futureField: unknown field "futureField""#,
+            pod_ip + 1
+        )]
+    );
+
+    // The same in the StatefulSet's spec is an error.
+    let replicas = lines.iter().position(|l| *l == "    replicas: 1").unwrap();
+    let mut bad = lines.clone();
+    bad.insert(replicas, "    replica: 3");
+    assert_eq!(
+        errors("dump.yaml", &bad.join("\n")),
+        [format!(
+            r#"dump.yaml:{}: StatefulSet.apps "web": spec.replica: unknown field "replica""#,
+            replicas + 1
+        )]
+    );
+}
+
+#[test]
+fn json_list_dump_and_typed_list_without_item_kinds() {
+    let text = r#"{
+    "apiVersion": "v1",
+    "kind": "List",
+    "items": [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "a", "namespace": "default", "creationTimestamp": null},
+            "spec": {"clusterIP": "10.96.0.10", "ports": [{"port": 53, "protocol": "UDP", "targetPort": "dns"}]}
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "b"},
+            "spec": {"ports": [{"port": "53"}]}
+        }
+    ]
+}"#;
+    assert_eq!(
+        errors("l.json", text),
+        [r#"l.json:15: Service "b": spec.ports[0].port: invalid type: string "53", expected i32"#]
+    );
+    let good = text.replace(r#""port": "53""#, r#""port": 53"#);
+    let docs = ok("l.json", &good);
+    assert_eq!(docs.iter().map(|d| d.line).collect::<Vec<_>>(), [5, 11]);
+
+    // As the API returns lists: items without apiVersion/kind.
+    let text = r#"{"apiVersion":"v1","kind":"PodList","metadata":{"resourceVersion":"1"},"items":[
+{"metadata":{"name":"p1","namespace":"default"},"spec":{"containers":[{"name":"c","image":"i"}]},"status":{"podIP":"10.0.0.1","phase":"Running"}},
+{"metadata":{"name":"p2","namespace":"default"},"spec":{"containers":[{"name":"c","image":"i"}]},"status":{"podIP":"10.0.0.2"}}]}"#;
+    let docs = ok("pods.json", text);
+    let got: Vec<(usize, &str, &str)> = docs
+        .iter()
+        .map(|d| (d.line, d.object.kind(), d.object.name()))
+        .collect();
+    assert_eq!(got, [(2, "Pod", "p1"), (3, "Pod", "p2")]);
+}
+
+#[test]
+fn json_stream_and_syntax_errors() {
+    let text = "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"a\"}}\n{\"apiVersion\":\"v1\",\n\"kind\":\"Namespace\",\"metadata\":{\"name\":\"b\"}}\n";
+    let docs = ok("s.json", text);
+    assert_eq!(
+        docs.iter()
+            .map(|d| (d.line, d.object.name()))
+            .collect::<Vec<_>>(),
+        [(1, "a"), (2, "b")]
+    );
+
+    let errs = load(
+        "bad.json",
+        "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Namespace\"\n  \"metadata\": {}\n}\n",
+    )
+    .unwrap_err();
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].line, Some(4));
+    assert_eq!(
+        errs[0].to_string(),
+        "bad.json:4: JSON syntax error: expected `,` or `}` (column 3)"
+    );
+}
+
+#[test]
+fn other_kinds_keep_their_identity() {
+    let docs = ok(
+        "o.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: i\n  namespace: ns\nspec:\n  whatever: 1\n",
+    );
+    assert_eq!(
+        docs[0].object,
+        Object::Other {
+            api_version: "networking.k8s.io/v1".into(),
+            kind: "Ingress".into(),
+            namespace: Some("ns".into()),
+            name: "i".into()
+        }
+    );
+}
+
+// ---- validation ----
+
+fn object(text: &str) -> Object {
+    // Decode without load-time validation by going through a List of one… simpler: load and
+    // accept validation errors by reading the object back from a permissive path.
+    let docs = load("v.yaml", text).unwrap_or_else(|e| panic!("{e:#?}"));
+    docs.into_iter().next().unwrap().object
+}
+
+fn field_errors(name: &str, text: &str) -> Vec<(String, String)> {
+    load(name, text)
+        .expect_err("must be invalid")
+        .into_iter()
+        .map(|e| (e.field.unwrap_or_default(), e.message))
+        .collect()
+}
+
+#[test]
+fn service_validation() {
+    let text = "apiVersion: v1
+kind: Service
+metadata:
+  name: 1svc
+spec:
+  type: Magic
+  clusterIP: 10.0.0.300
+  sessionAffinity: Sticky
+  ports:
+  - port: 0
+    protocol: HTTP
+  - name: web
+    port: 80
+    targetPort: 70000
+  - name: web
+    port: 81
+    targetPort: Not_A_Name
+";
+    let got = field_errors("svc.yaml", text);
+    let fields: Vec<&str> = got.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "metadata.name",
+            "spec.type",
+            "spec.clusterIP",
+            "spec.sessionAffinity",
+            "spec.ports[0].name",
+            "spec.ports[0].port",
+            "spec.ports[0].protocol",
+            "spec.ports[1].targetPort",
+            "spec.ports[2].name",
+            "spec.ports[2].targetPort",
+        ]
+    );
+    assert!(
+        got[0]
+            .1
+            .starts_with(r#"Invalid value: "1svc": a DNS-1035 label"#),
+        "{}",
+        got[0].1
+    );
+    assert_eq!(
+        got[1].1,
+        r#"Unsupported value: "Magic": supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort""#
+    );
+    assert_eq!(
+        got[2].1,
+        r#"Invalid value: "10.0.0.300": must be empty, 'None', or a valid IP address"#
+    );
+    assert_eq!(got[4].1, "Required value");
+    assert_eq!(
+        got[5].1,
+        "Invalid value: 0: must be between 1 and 65535, inclusive"
+    );
+    assert_eq!(
+        got[6].1,
+        r#"Unsupported value: "HTTP": supported values: "SCTP", "TCP", "UDP""#
+    );
+    assert_eq!(got[8].1, r#"Duplicate value: "web""#);
+
+    let external =
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: ext\nspec:\n  type: ExternalName\n";
+    assert_eq!(
+        field_errors("e.yaml", external),
+        [(
+            "spec.externalName".to_string(),
+            "Required value".to_string()
+        )]
+    );
+    ok(
+        "e.yaml",
+        &format!("{external}  externalName: db.example.com.\n"),
+    );
+    assert_eq!(
+        field_errors(
+            "p.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: noports\nspec:\n  selector: {a: b}\n"
+        )[0]
+        .0,
+        "spec.ports"
+    );
+    ok(
+        "h.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: headless\nspec:\n  clusterIP: None\n",
+    );
+}
+
+const GOOD_STS: &str = "apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: nginx
+  selector:
+    matchLabels:
+      app: nginx
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - name: nginx
+        image: nginx
+        volumeMounts:
+        - name: www
+          mountPath: /www
+  volumeClaimTemplates:
+  - metadata:
+      name: www
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources:
+        requests:
+          storage: 1Gi
+";
+
+#[test]
+fn statefulset_validation() {
+    ok("sts.yaml", GOOD_STS);
+    let bad = GOOD_STS
+        .replace("  serviceName: nginx\n", "  serviceName: nginx\n  replicas: -1\n  minReadySeconds: -5\n  podManagementPolicy: Sometimes\n  ordinals:\n    start: -2\n  updateStrategy:\n    type: OnDelete\n    rollingUpdate:\n      partition: 1\n  persistentVolumeClaimRetentionPolicy:\n    whenDeleted: Keep\n")
+        .replace("    spec:\n      containers:", "    spec:\n      restartPolicy: Never\n      activeDeadlineSeconds: 10\n      containers:")
+        .replace("        image: nginx\n", "        image: nginx\n      - name: nginx\n")
+        .replace("        - name: www\n", "        - name: data\n");
+    let got = field_errors("sts.yaml", &bad);
+    let expected = [
+        (
+            "spec.podManagementPolicy",
+            r#"Invalid value: "Sometimes": must be 'OrderedReady' or 'Parallel'"#,
+        ),
+        (
+            "spec.updateStrategy.rollingUpdate",
+            r#"Invalid value: {"partition":1}: only allowed for updateStrategy 'RollingUpdate'"#,
+        ),
+        (
+            "spec.persistentVolumeClaimRetentionPolicy.whenDeleted",
+            r#"Unsupported value: "Keep": supported values: "Retain", "Delete""#,
+        ),
+        (
+            "spec.replicas",
+            "Invalid value: -1: must be greater than or equal to 0",
+        ),
+        (
+            "spec.minReadySeconds",
+            "Invalid value: -5: must be greater than or equal to 0",
+        ),
+        (
+            "spec.ordinals.start",
+            "Invalid value: -2: must be greater than or equal to 0",
+        ),
+        (
+            "spec.template.spec.restartPolicy",
+            r#"Unsupported value: "Never": supported values: "Always""#,
+        ),
+        (
+            "spec.template.spec.activeDeadlineSeconds",
+            "Forbidden: activeDeadlineSeconds in StatefulSet is not Supported",
+        ),
+        (
+            "spec.template.spec.containers[1].volumeMounts[0].name",
+            r#"Not found: "data""#,
+        ),
+        (
+            "spec.template.spec.containers[1].name",
+            r#"Duplicate value: "nginx""#,
+        ),
+        ("spec.template.spec.containers[1].image", "Required value"),
+    ];
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    let mut want: Vec<(String, String)> = expected
+        .iter()
+        .map(|(f, m)| (f.to_string(), m.to_string()))
+        .collect();
+    want.sort();
+    assert_eq!(got_sorted, want);
+    // Errors come in line order.
+    let lines: Vec<usize> = load("sts.yaml", &bad)
+        .unwrap_err()
+        .iter()
+        .map(|e| e.line.unwrap())
+        .collect();
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
+
+    let no_containers = GOOD_STS.replace(
+        "      containers:\n      - name: nginx\n        image: nginx\n        volumeMounts:\n        - name: www\n          mountPath: /www\n",
+        "      containers: []\n",
+    );
+    assert_eq!(
+        field_errors("sts.yaml", &no_containers),
+        [(
+            "spec.template.spec.containers".to_string(),
+            "Required value".to_string()
+        )]
+    );
+    let empty_selector = GOOD_STS.replace(
+        "    matchLabels:\n      app: nginx\n",
+        "    matchLabels: {}\n",
+    );
+    assert_eq!(
+        field_errors("sts.yaml", &empty_selector),
+        [(
+            "spec.selector".to_string(),
+            r#"Invalid value: {"matchLabels":{}}: empty selector is invalid for statefulset"#
+                .to_string()
+        )]
+    );
+    let expressions = GOOD_STS.replace(
+        "    matchLabels:\n      app: nginx\n",
+        "    matchExpressions:\n    - {key: app, operator: In, values: [nginx, web]}\n    - {key: tier, operator: DoesNotExist}\n",
+    );
+    ok("sts.yaml", &expressions);
+    let bad_claim = GOOD_STS.replace("      name: www\n    spec:", "      name: WWW\n    spec:");
+    let got = field_errors("sts.yaml", &bad_claim);
+    assert_eq!(
+        got[0].0,
+        "spec.template.spec.containers[0].volumeMounts[0].name"
+    );
+    assert_eq!(got[1].0, "spec.volumeClaimTemplates[0].metadata.name");
+}
+
+#[test]
+fn invalid_message_reads_like_the_api_server() {
+    let text = GOOD_STS.replace(
+        "    matchLabels:\n      app: nginx\n",
+        "    matchLabels:\n      app: other\n",
+    );
+    let docs = manifest::load_str(
+        Path::new("x.yaml"),
+        &text.replace("apps/v1", "apps/v1beta2"),
+    );
+    assert!(docs.is_err());
+    let obj = object(GOOD_STS);
+    let Object::StatefulSet(mut set) = obj else {
+        panic!()
+    };
+    set.spec.as_mut().unwrap().selector = Default::default();
+    let obj = Object::StatefulSet(set);
+    let errs = manifest::validate(&obj);
+    assert_eq!(errs[0].kind, FieldErrorKind::Required);
+    assert_eq!(
+        manifest::invalid_message(&obj, &errs),
+        r#"StatefulSet.apps "web" is invalid: [spec.selector: Required value, spec.template.metadata.labels: Invalid value: {"app":"nginx"}: `selector` does not match template `labels`]"#
+    );
+    assert_eq!(
+        manifest::invalid_message(&obj, &errs[..1]),
+        r#"StatefulSet.apps "web" is invalid: spec.selector: Required value"#
+    );
+}
+
+#[test]
+fn statefulset_updates_only_change_mutable_fields() {
+    let old = object(GOOD_STS);
+    let scaled = object(&GOOD_STS.replace(
+        "  serviceName: nginx\n",
+        "  serviceName: nginx\n  replicas: 5\n  minReadySeconds: 3\n",
+    ));
+    assert_eq!(manifest::validate_update(&old, &scaled), []);
+    let image = object(&GOOD_STS.replace("image: nginx", "image: nginx:1.27"));
+    assert_eq!(manifest::validate_update(&old, &image), []);
+    // Defaults equal absence: a stored, defaulted object against the manifest.
+    let defaulted = object(&GOOD_STS.replace("  serviceName: nginx\n", "  serviceName: nginx\n  podManagementPolicy: OrderedReady\n  revisionHistoryLimit: 10\n").replace("storage: 1Gi\n", "storage: 1Gi\n      volumeMode: Filesystem\n"));
+    assert_eq!(manifest::validate_update(&defaulted, &old), []);
+
+    let forbidden = "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden";
+    for changed in [
+        GOOD_STS.replace("serviceName: nginx", "serviceName: other"),
+        GOOD_STS.replace(
+            "  serviceName: nginx\n",
+            "  serviceName: nginx\n  podManagementPolicy: Parallel\n",
+        ),
+        GOOD_STS.replace("storage: 1Gi", "storage: 2Gi"),
+        GOOD_STS
+            .replace(
+                "      app: nginx\n  template",
+                "      app: nginx\n      tier: web\n  template",
+            )
+            .replace(
+                "        app: nginx\n    spec",
+                "        app: nginx\n        tier: web\n    spec",
+            ),
+    ] {
+        let errs = manifest::validate_update(&old, &object(&changed));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(
+            (
+                errs[0].field.as_str(),
+                errs[0].kind.clone(),
+                errs[0].message.as_str()
+            ),
+            ("spec", FieldErrorKind::Forbidden, forbidden)
+        );
+    }
+}
+
+#[test]
+fn service_cluster_ip_is_immutable() {
+    let svc = |ip: &str| {
+        object(&format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  clusterIP: {ip}\n  ports: [{{port: 80}}]\n"
+        ))
+    };
+    assert_eq!(
+        manifest::validate_update(&svc("10.96.0.10"), &svc("10.96.0.10")),
+        []
+    );
+    assert_eq!(
+        manifest::validate_update(&svc("10.96.0.10"), &svc("\"\"")),
+        []
+    );
+    let errs = manifest::validate_update(&svc("10.96.0.10"), &svc("10.96.0.11"));
+    assert_eq!(errs.len(), 1);
+    assert_eq!(
+        errs[0].to_string(),
+        r#"spec.clusterIP: Invalid value: "10.96.0.11": field is immutable"#
+    );
+    assert_eq!(errs[0].kind, FieldErrorKind::Immutable);
+    assert_eq!(
+        manifest::validate_update(&svc("None"), &svc("10.96.0.11"))[0].kind,
+        FieldErrorKind::Immutable
+    );
+}
+
+// ---- discovery ----
+
+#[test]
+fn discover_reads_directories_like_kubectl() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "b.yaml",
+        "a.yml",
+        "c.json",
+        "notes.txt",
+        ".hidden.yaml",
+        "sub/d.yaml",
+    ] {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "").unwrap();
+    }
+    let explicit = dir.path().join("notes.txt");
+    let files = manifest::discover(&[dir.path().to_path_buf(), explicit.clone()]).unwrap();
+    let names: Vec<&str> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a.yml", "b.yaml", "c.json", "notes.txt"]);
+
+    let missing = dir.path().join("nope.yaml");
+    let err = manifest::discover(std::slice::from_ref(&missing)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: cannot read manifest path: the path does not exist",
+            missing.display()
+        )
+    );
+    let err = manifest::load_file(&missing).unwrap_err();
+    assert_eq!(err[0].file, missing);
+}
+
+// ---- watching ----
+
+async fn next_change(rx: &mut tokio::sync::mpsc::Receiver<PathBuf>) -> PathBuf {
+    tokio::time::timeout(Duration::from_secs(1), rx.recv())
+        .await
+        .expect("a change notification within 1 s")
+        .expect("watch channel open")
+}
+
+async fn no_change(rx: &mut tokio::sync::mpsc::Receiver<PathBuf>) {
+    if let Ok(Some(p)) = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
+        panic!("unexpected notification for {}", p.display());
+    }
+}
+
+#[tokio::test]
+async fn watch_reports_edits_atomic_replaces_and_new_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web.yaml");
+    std::fs::write(&web, "a: 1\n").unwrap();
+    let (_guard, mut rx) = manifest::watch(vec![dir.path().to_path_buf()]).unwrap();
+
+    // In-place edit: several writes collapse into one notification.
+    for i in 0..3 {
+        std::fs::write(&web, format!("a: {i}\n")).unwrap();
+    }
+    assert_eq!(next_change(&mut rx).await, web);
+    no_change(&mut rx).await;
+
+    // Atomic replace as editors do it: write a temporary file, rename it over the original.
+    let tmp = dir.path().join(".web.yaml.tmp");
+    std::fs::write(&tmp, "a: 2\n").unwrap();
+    std::fs::rename(&tmp, &web).unwrap();
+    assert_eq!(next_change(&mut rx).await, web);
+    no_change(&mut rx).await;
+
+    // A new file in the watched directory; files that are not manifests are ignored.
+    std::fs::write(dir.path().join("README.txt"), "x").unwrap();
+    let new = dir.path().join("new.yml");
+    std::fs::write(&new, "b: 1\n").unwrap();
+    assert_eq!(next_change(&mut rx).await, new);
+
+    // Deletion is a change too (the receiver finds the file gone).
+    std::fs::remove_file(&new).unwrap();
+    assert_eq!(next_change(&mut rx).await, new);
+    no_change(&mut rx).await;
+}
+
+#[tokio::test]
+async fn watch_a_single_file_survives_replacement() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("only.yaml");
+    let other = dir.path().join("other.yaml");
+    std::fs::write(&file, "a: 1\n").unwrap();
+    std::fs::write(&other, "a: 1\n").unwrap();
+    let (_guard, mut rx) = manifest::watch(vec![file.clone()]).unwrap();
+
+    std::fs::write(&other, "a: 2\n").unwrap();
+    no_change(&mut rx).await;
+    for round in 0..2 {
+        let tmp = dir.path().join(format!("only.yaml.{round}~"));
+        std::fs::write(&tmp, format!("a: {round}\n")).unwrap();
+        std::fs::rename(&tmp, &file).unwrap();
+        assert_eq!(next_change(&mut rx).await, file);
+    }
+    std::fs::write(&file, "a: 9\n").unwrap();
+    assert_eq!(next_change(&mut rx).await, file);
+}
+
+#[test]
+fn watch_needs_existing_paths() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let err = manifest::watch(vec![PathBuf::from("/nonexistent/dir")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("/nonexistent/dir: cannot watch:"),
+            "{err}"
+        );
+    });
+}
