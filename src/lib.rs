@@ -1,2 +1,3 @@
 //! ordinal: Kubernetes cluster DNS and StatefulSet identity.
 #![forbid(unsafe_code)]
+pub mod statefulset;

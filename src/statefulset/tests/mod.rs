@@ -1,0 +1,5 @@
+//! Tests of the planner: unit tests of the building blocks, a deterministic in-memory harness
+//! (fake store + fake clock) with invariant checks after every step, and the upstream e2e /
+//! integration / unit scenarios of ref §8, each named after its upstream counterpart.
+
+mod units;

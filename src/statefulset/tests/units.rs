@@ -1,0 +1,118 @@
+//! Unit tests of identity, revision hashing, defaults and the legacy forms.
+
+use k8s_openapi::api::apps::v1::StatefulSet;
+use serde_json::json;
+
+use crate::statefulset::defaults::{default_statefulset, legacy_to_apps_v1};
+use crate::statefulset::identity::parse_name;
+use crate::statefulset::revision::{fnv1_32, get_patch, go_json, hash_revision_data, new_revision};
+
+const GOLDEN_RAW: &str = r#"{"spec":{"template":{"$patch":"replace","metadata":{"annotations":{"test":"value"},"creationTimestamp":null,"labels":{"app":"foo"}},"spec":{"containers":[{"image":"test","imagePullPolicy":"Always","name":"test","resources":{},"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File"}],"dnsPolicy":"ClusterFirst","restartPolicy":"Always","schedulerName":"default-scheduler","securityContext":{},"terminationGracePeriodSeconds":30}}}}"#;
+
+#[test]
+fn revision_hash_golden_vector() {
+    // ref §4.1: FNV-1 32 over raw ++ "0" = 733928534 ⇒ c77f6d978.
+    let mut bytes = GOLDEN_RAW.as_bytes().to_vec();
+    bytes.push(b'0');
+    assert_eq!(fnv1_32(&bytes), 733_928_534);
+    assert_eq!(hash_revision_data(GOLDEN_RAW, 0), "c77f6d978");
+}
+
+/// `TestStatefulSetCompatibility`'s set: the same manifest, defaulted here, gives the same
+/// revision data bytes and name as upstream 1.33.
+#[test]
+fn golden_vector_from_defaulted_manifest() {
+    let mut set: StatefulSet = serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "test", "namespace": "default", "uid": "u"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "foo"}},
+            "template": {
+                "metadata": {"labels": {"app": "foo"}, "annotations": {"test": "value"}},
+                "spec": {"containers": [{"name": "test", "image": "test"}]}
+            }
+        }
+    }))
+    .unwrap();
+    default_statefulset(&mut set, false);
+    assert_eq!(go_json(&get_patch(&set)), GOLDEN_RAW);
+    let rev = new_revision(&set, 1, 0);
+    assert_eq!(rev.metadata.name.as_deref(), Some("test-c77f6d978"));
+    assert_eq!(rev.metadata.labels.as_ref().unwrap()["controller.kubernetes.io/hash"], "c77f6d978");
+    assert_eq!(rev.metadata.labels.as_ref().unwrap()["app"], "foo");
+}
+
+#[test]
+fn go_json_escapes_like_go() {
+    assert_eq!(go_json(&json!({"b": "<a&b>", "a": [1, true, null]})), r#"{"a":[1,true,null],"b":"\u003ca\u0026b\u003e"}"#);
+    assert_eq!(go_json(&json!("x\u{8}\u{1}\u{2028}")), r#""x\b\u0001\u2028""#);
+}
+
+#[test]
+fn parse_names_like_upstream_regex() {
+    assert_eq!(parse_name("web-0"), ("web".into(), 0));
+    assert_eq!(parse_name("web-1-2"), ("web-1".into(), 2));
+    assert_eq!(parse_name("web-01"), ("web".into(), 1));
+    assert_eq!(parse_name("web"), ("".into(), -1));
+    assert_eq!(parse_name("web-"), ("".into(), -1));
+    assert_eq!(parse_name("web-x"), ("".into(), -1));
+    assert_eq!(parse_name("web-99999999999"), ("web".into(), -1));
+}
+
+#[test]
+fn apps_v1_defaults() {
+    let mut set: StatefulSet = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"selector": {"matchLabels": {"app": "nginx"}}, "serviceName": "nginx",
+            "template": {"metadata": {"labels": {"app": "nginx"}}, "spec": {"containers": [
+                {"name": "nginx", "image": "registry.k8s.io/nginx-slim:0.8", "ports": [{"containerPort": 80, "name": "web"}],
+                 "readinessProbe": {"httpGet": {"port": 80}}}]}}}
+    }))
+    .unwrap();
+    default_statefulset(&mut set, false);
+    let v = serde_json::to_value(&set).unwrap();
+    assert_eq!(v["spec"]["podManagementPolicy"], "OrderedReady");
+    assert_eq!(v["spec"]["updateStrategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}));
+    assert_eq!(v["spec"]["revisionHistoryLimit"], 10);
+    assert_eq!(v["spec"]["replicas"], 1);
+    assert_eq!(v["spec"]["persistentVolumeClaimRetentionPolicy"], json!({"whenDeleted": "Retain", "whenScaled": "Retain"}));
+    let c = &v["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["imagePullPolicy"], "IfNotPresent");
+    assert_eq!(c["ports"][0]["protocol"], "TCP");
+    assert_eq!(c["readinessProbe"], json!({"httpGet": {"port": 80, "path": "/", "scheme": "HTTP"},
+        "timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}));
+    assert_eq!(v["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], 30);
+}
+
+#[test]
+fn legacy_v1beta1_defaults_selector_and_on_delete() {
+    let set = legacy_to_apps_v1(
+        json!({"apiVersion": "apps/v1beta1", "kind": "StatefulSet", "metadata": {"name": "web"},
+            "spec": {"serviceName": "nginx", "replicas": 2, "template": {"metadata": {"labels": {"app": "nginx"}},
+                "spec": {"containers": [{"name": "nginx", "image": "nginx:latest"}]}}}}),
+        false,
+    )
+    .unwrap();
+    let spec = set.spec.as_ref().unwrap();
+    assert_eq!(spec.selector.match_labels.as_ref().unwrap()["app"], "nginx");
+    assert_eq!(set.metadata.labels.as_ref().unwrap()["app"], "nginx");
+    assert_eq!(spec.update_strategy.as_ref().unwrap().type_.as_deref(), Some("OnDelete"));
+    assert!(spec.update_strategy.as_ref().unwrap().rolling_update.is_none());
+    assert_eq!(spec.template.spec.as_ref().unwrap().containers[0].image_pull_policy.as_deref(), Some("Always"));
+}
+
+#[test]
+fn legacy_v1beta2_requires_selector_and_rolls() {
+    let m = json!({"apiVersion": "apps/v1beta2", "kind": "StatefulSet", "metadata": {"name": "web"},
+        "spec": {"serviceName": "nginx", "template": {"metadata": {"labels": {"app": "nginx"}},
+            "spec": {"containers": [{"name": "nginx", "image": "nginx@sha256:abc"}]}}}});
+    assert_eq!(legacy_to_apps_v1(m.clone(), false).unwrap_err().to_string(), "spec.selector: Required value");
+    let mut m2 = m;
+    m2["spec"]["selector"] = json!({"matchLabels": {"app": "nginx"}});
+    let set = legacy_to_apps_v1(m2, false).unwrap();
+    let spec = set.spec.as_ref().unwrap();
+    assert_eq!(spec.update_strategy.as_ref().unwrap().type_.as_deref(), Some("RollingUpdate"));
+    assert_eq!(spec.update_strategy.as_ref().unwrap().rolling_update.as_ref().unwrap().partition, Some(0));
+    assert_eq!(spec.template.spec.as_ref().unwrap().containers[0].image_pull_policy.as_deref(), Some("IfNotPresent"));
+    assert!(legacy_to_apps_v1(json!({"apiVersion": "apps/v1", "kind": "Deployment"}), false).is_err());
+}
