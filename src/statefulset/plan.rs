@@ -104,7 +104,10 @@ pub enum Action {
     /// is a failure without an event.
     CreatePod(Pod),
     /// Delete a pod (graceful, no preconditions). NotFound is not a failure.
-    DeletePod { name: String },
+    /// `rolling_update`: this deletion is a rolling-update step; upstream decrements
+    /// `status.currentReplicas` only once it succeeded ([`Plan::execute`] adjusts the status
+    /// write when it did not).
+    DeletePod { name: String, rolling_update: bool },
     /// Full update of an existing pod (identity/storage repair, or the no-op update upstream
     /// issues after fixing claim owner refs). Optimistic concurrency on its resourceVersion.
     UpdatePod(Pod),
@@ -156,7 +159,7 @@ impl Action {
             Action::DeleteRevision { name } => format!("delete revision {name}"),
             Action::CreatePvc { claim, .. } => format!("create pvc {}", obj_name(&claim.metadata)),
             Action::CreatePod(p) => format!("create pod {}", obj_name(&p.metadata)),
-            Action::DeletePod { name } => format!("delete pod {name}"),
+            Action::DeletePod { name, .. } => format!("delete pod {name}"),
             Action::UpdatePod(p) => format!("update pod {}", obj_name(&p.metadata)),
             Action::SetPvcOwnerRefs { name, .. } => format!("set pvc owners {name}"),
             Action::UpdateStatus(_) => "update status".into(),
@@ -178,7 +181,7 @@ impl Action {
                 "FailedCreate",
                 format!("create Pod {} in StatefulSet {set} failed error: {err}", obj_name(&p.metadata)),
             ),
-            Action::DeletePod { name } => {
+            Action::DeletePod { name, .. } => {
                 ("FailedDelete", format!("delete Pod {name} in StatefulSet {set} failed error: {err}"))
             }
             Action::UpdatePod(p) => (
@@ -254,6 +257,9 @@ impl Plan {
     {
         let mut errors = Vec::new();
         let mut failed: Option<Phase> = None;
+        let rolling = |a: &Action| matches!(a, Action::DeletePod { rolling_update: true, .. });
+        let planned_rolling = self.actions().filter(|a| rolling(a)).count() as i32;
+        let mut done_rolling = 0;
         for batch in &self.batches {
             match failed {
                 Some(Phase::Prelude) => break,
@@ -263,10 +269,26 @@ impl Plan {
             let mut batch_failed = false;
             for group in &batch.groups {
                 for action in group {
+                    let adjusted;
+                    let action = match action {
+                        // Upstream decrements currentReplicas only per successful rolling delete.
+                        Action::UpdateStatus(st) if done_rolling < planned_rolling => {
+                            let mut st = st.clone();
+                            st.current_replicas = Some(st.current_replicas.unwrap_or(0) + planned_rolling - done_rolling);
+                            adjusted = Action::UpdateStatus(st);
+                            &adjusted
+                        }
+                        a => a,
+                    };
                     match apply(action) {
+                        Ok(()) if rolling(action) => done_rolling += 1,
                         Ok(()) => {}
                         Err(_) if matches!(action, Action::Event { .. }) => {}
-                        Err(e) if e.kind == ErrorKind::NotFound && action.tolerates_not_found() => {}
+                        Err(e) if e.kind == ErrorKind::NotFound && action.tolerates_not_found() => {
+                            if rolling(action) {
+                                done_rolling += 1;
+                            }
+                        }
                         Err(e) => {
                             if let Some(ev) = action.failure_event(&self.set_name, &e) {
                                 let _ = apply(&ev);
@@ -402,9 +424,9 @@ impl Ctx<'_> {
         None
     }
 
-    fn delete_pod(&self, pod: &Pod, out: &mut Vec<Action>) {
+    fn delete_pod(&self, pod: &Pod, rolling_update: bool, out: &mut Vec<Action>) {
         let name = obj_name(&pod.metadata).to_string();
-        out.push(Action::DeletePod { name: name.clone() });
+        out.push(Action::DeletePod { name: name.clone(), rolling_update });
         out.push(pod_event("delete", &self.name, &name));
     }
 
@@ -413,7 +435,7 @@ impl Ctx<'_> {
         let mut s = Slot::default();
         if is_failed(pod) || is_succeeded(pod) {
             if !is_terminating(pod) {
-                self.delete_pod(pod, &mut s.actions);
+                self.delete_pod(pod, false, &mut s.actions);
             }
             s.exit = true;
             return s;
@@ -839,7 +861,7 @@ pub fn plan(
                 {
                     return s;
                 }
-                ctx.delete_pod(pod, &mut s.actions);
+                ctx.delete_pod(pod, false, &mut s.actions);
                 s
             });
             batches.extend(b);
@@ -869,7 +891,7 @@ pub fn plan(
                             while target >= update_min && i64::from(dec) < max - unavailable {
                                 let pod = &replicas[target as usize];
                                 if get_pod_revision(pod) != update_rev && !is_terminating(pod) {
-                                    ctx.delete_pod(pod, &mut deletes);
+                                    ctx.delete_pod(pod, true, &mut deletes);
                                     dec += 1;
                                 }
                                 target -= 1;
@@ -882,7 +904,7 @@ pub fn plan(
                 while target >= update_min {
                     let pod = &replicas[target as usize];
                     if get_pod_revision(pod) != update_rev && !is_terminating(pod) {
-                        ctx.delete_pod(pod, &mut deletes);
+                        ctx.delete_pod(pod, true, &mut deletes);
                         dec += 1;
                         break;
                     }

@@ -3,3 +3,5 @@
 //! integration / unit scenarios of ref §8, each named after its upstream counterpart.
 
 mod units;
+mod harness;
+mod control;
