@@ -368,8 +368,10 @@ impl Harness {
             if !self.set_deleted {
                 live.push(self.set.metadata.uid.clone().unwrap_or_default());
             }
+            // Owners of kinds this store does not hold (ConfigMaps, …) are alive.
+            let gone = |x: &OwnerReference| (x.kind == "Pod" || x.kind == "StatefulSet") && !live.contains(&x.uid);
             let dead = |refs: &Option<Vec<OwnerReference>>| {
-                refs.as_ref().is_some_and(|r| !r.is_empty() && r.iter().all(|x| !live.contains(&x.uid)))
+                refs.as_ref().is_some_and(|r| !r.is_empty() && r.iter().all(gone))
             };
             let pods: Vec<String> =
                 self.pods.iter().filter(|(_, p)| dead(&p.metadata.owner_references)).map(|(n, _)| n.clone()).collect();
@@ -381,6 +383,7 @@ impl Harness {
                 .filter(|(_, p)| dead(&p.metadata.owner_references))
                 .map(|(n, _)| n.clone())
                 .collect();
+            let pvcs: Vec<String> = pvcs.into_iter().filter(|n| self.pvcs[n].metadata.deletion_timestamp.is_none()).collect();
             if pvcs.is_empty() && revs.is_empty() && pods.iter().all(|n| is_terminating(&self.pods[n])) {
                 // Terminating pods finish on their own schedule.
                 return;

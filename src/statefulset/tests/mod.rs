@@ -5,3 +5,4 @@
 mod units;
 mod harness;
 mod control;
+mod e2e;
