@@ -6,3 +6,4 @@ mod units;
 mod harness;
 mod control;
 mod e2e;
+mod integration;
