@@ -728,7 +728,7 @@ impl Harness {
         if self.check_update && strategy.as_deref() == Some("RollingUpdate")
             && let Some(status) = &set.status
         {
-            let in_range: Vec<&&Pod> = pods.iter().filter(|p| pod_in_ordinal_range(p, set)).collect();
+            let in_range: Vec<&&Pod> = pods.iter().filter(|p| pod_in_ordinal_range(p, set) && self.owned_by_set(p)).collect();
             let cur = status.current_replicas.unwrap_or(0).max(0) as usize;
             for p in in_range.iter().take(cur) {
                 assert_eq!(

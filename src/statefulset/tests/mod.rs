@@ -7,3 +7,4 @@ mod harness;
 mod control;
 mod e2e;
 mod integration;
+mod behaviour;
