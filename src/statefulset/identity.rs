@@ -39,7 +39,12 @@ pub fn spec_replicas(set: &StatefulSet) -> i64 {
 }
 /// `set.Spec.MinReadySeconds`.
 pub fn min_ready_seconds(set: &StatefulSet) -> i64 {
-    i64::from(set.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0))
+    i64::from(
+        set.spec
+            .as_ref()
+            .and_then(|s| s.min_ready_seconds)
+            .unwrap_or(0),
+    )
 }
 /// `getStartOrdinal`: `spec.ordinals.start` if `spec.ordinals` is set, else 0 (ref §1.1).
 pub fn start_ordinal(set: &StatefulSet) -> i64 {
@@ -60,7 +65,10 @@ pub fn pod_in_ordinal_range(pod: &Pod, set: &StatefulSet) -> bool {
 }
 /// `set.Spec.VolumeClaimTemplates`.
 pub fn claim_templates(set: &StatefulSet) -> &[PersistentVolumeClaim] {
-    set.spec.as_ref().and_then(|s| s.volume_claim_templates.as_deref()).unwrap_or(&[])
+    set.spec
+        .as_ref()
+        .and_then(|s| s.volume_claim_templates.as_deref())
+        .unwrap_or(&[])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -74,7 +82,9 @@ pub fn pod_name(set_name: &str, ordinal: i64) -> String {
 /// `getParentNameAndOrdinal` on a name: regex `(.*)-([0-9]+)$`, greedy; no match ⇒ `("", -1)`;
 /// an ordinal that does not fit int32 ⇒ `(parent, -1)`.
 pub fn parse_name(name: &str) -> (String, i64) {
-    let Some(dash) = name.rfind('-') else { return (String::new(), -1) };
+    let Some(dash) = name.rfind('-') else {
+        return (String::new(), -1);
+    };
     let digits = &name[dash + 1..];
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return (String::new(), -1);
@@ -106,7 +116,12 @@ pub fn is_member_of(set: &StatefulSet, pod: &Pod) -> bool {
 
 /// `getPersistentVolumeClaimName`: `<template>-<set>-<ordinal>` (ref §1.4).
 pub fn claim_name(set: &StatefulSet, template: &PersistentVolumeClaim, ordinal: i64) -> String {
-    format!("{}-{}-{}", obj_name(&template.metadata), set_name(set), ordinal)
+    format!(
+        "{}-{}-{}",
+        obj_name(&template.metadata),
+        set_name(set),
+        ordinal
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -138,7 +153,10 @@ pub fn pod_controller_ref(pod: &Pod) -> OwnerReference {
 
 /// `metav1.GetControllerOf`: the first owner reference with `controller: true`.
 pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
-    meta.owner_references.iter().flatten().find(|r| r.controller == Some(true))
+    meta.owner_references
+        .iter()
+        .flatten()
+        .find(|r| r.controller == Some(true))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,7 +198,11 @@ pub fn init_identity(set: &StatefulSet, pod: &mut Pod, pod_index_label: bool) {
     update_identity(set, pod, pod_index_label);
     let spec = pod.spec.get_or_insert_with(PodSpec::default);
     spec.hostname = pod.metadata.name.clone();
-    spec.subdomain = set.spec.as_ref().and_then(|s| s.service_name.clone()).filter(|s| !s.is_empty());
+    spec.subdomain = set
+        .spec
+        .as_ref()
+        .and_then(|s| s.service_name.clone())
+        .filter(|s| !s.is_empty());
 }
 
 /// `getPersistentVolumeClaims(set, pod)` for an ordinal, in claim-template order (upstream
@@ -188,7 +210,10 @@ pub fn init_identity(set: &StatefulSet, pod: &mut Pod, pod_index_label: bool) {
 /// copy of its template named `<template>-<set>-<ordinal>` in the set's namespace, labels =
 /// template labels overlaid with `selector.matchLabels` (ref §1.4). No owner refs.
 pub fn new_persistent_volume_claims(set: &StatefulSet, ordinal: i64) -> Vec<PersistentVolumeClaim> {
-    let match_labels = set.spec.as_ref().and_then(|s| s.selector.match_labels.clone());
+    let match_labels = set
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.match_labels.clone());
     claim_templates(set)
         .iter()
         .map(|t| {
@@ -229,13 +254,21 @@ pub fn update_storage(set: &StatefulSet, pod: &mut Pod) {
             .into_iter()
             .filter(|v| !templates.iter().any(|t| obj_name(&t.metadata) == v.name)),
     );
-    spec.volumes = if volumes.is_empty() { None } else { Some(volumes) };
+    spec.volumes = if volumes.is_empty() {
+        None
+    } else {
+        Some(volumes)
+    };
 }
 
 /// `newStatefulSetPod`: `GetPodFromTemplate` (labels, annotations, finalizers, spec copied;
 /// `generateName = "<set>-"`; the set's controller ref) + name + `initIdentity` + `updateStorage`.
 pub fn new_statefulset_pod(set: &StatefulSet, ordinal: i64, pod_index_label: bool) -> Pod {
-    let template = set.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
+    let template = set
+        .spec
+        .as_ref()
+        .map(|s| s.template.clone())
+        .unwrap_or_default();
     let tmeta = template.metadata.unwrap_or_default();
     let mut pod = Pod {
         metadata: ObjectMeta {
@@ -267,12 +300,20 @@ pub fn new_versioned_pod(
     ordinal: i64,
     pod_index_label: bool,
 ) -> Pod {
-    let strategy = current_set.spec.as_ref().and_then(|s| s.update_strategy.as_ref());
+    let strategy = current_set
+        .spec
+        .as_ref()
+        .and_then(|s| s.update_strategy.as_ref());
     let is_rolling = strategy.and_then(|s| s.type_.as_deref()) == Some(super::ROLLING_UPDATE);
     let rolling = strategy.and_then(|s| s.rolling_update.as_ref());
     let start = start_ordinal(current_set);
-    let current_replicas =
-        i64::from(current_set.status.as_ref().and_then(|s| s.current_replicas).unwrap_or(0));
+    let current_replicas = i64::from(
+        current_set
+            .status
+            .as_ref()
+            .and_then(|s| s.current_replicas)
+            .unwrap_or(0),
+    );
     let use_current = (is_rolling && rolling.is_none() && ordinal < start + current_replicas)
         || rolling.is_some_and(|r| ordinal < start + i64::from(r.partition.unwrap_or(0)));
     let (set, rev) = if use_current {
@@ -295,7 +336,12 @@ pub fn identity_matches(set: &StatefulSet, pod: &Pod) -> bool {
         && parent == set_name(set)
         && name == pod_name(set_name(set), ordinal)
         && pod.metadata.namespace.as_deref().unwrap_or("") == set_namespace(set)
-        && pod.metadata.labels.as_ref().and_then(|l| l.get(POD_NAME_LABEL)).map(String::as_str)
+        && pod
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(POD_NAME_LABEL))
+            .map(String::as_str)
             == Some(name)
 }
 
@@ -306,7 +352,11 @@ pub fn storage_matches(set: &StatefulSet, pod: &Pod) -> bool {
     if ordinal < 0 {
         return false;
     }
-    let volumes = pod.spec.as_ref().and_then(|s| s.volumes.as_deref()).unwrap_or(&[]);
+    let volumes = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.volumes.as_deref())
+        .unwrap_or(&[]);
     claim_templates(set).iter().all(|t| {
         volumes
             .iter()
@@ -320,7 +370,10 @@ pub fn storage_matches(set: &StatefulSet, pod: &Pod) -> bool {
 // Pod state predicates (ref §3.1).
 
 fn phase(pod: &Pod) -> &str {
-    pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("")
+    pod.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("")
 }
 /// `isCreated`: `status.phase != ""` (the API server sets Pending on creation).
 pub fn is_created(pod: &Pod) -> bool {
@@ -344,7 +397,12 @@ pub fn is_terminating(pod: &Pod) -> bool {
 }
 
 fn ready_condition(pod: &Pod) -> Option<&k8s_openapi::api::core::v1::PodCondition> {
-    pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready")
+    pod.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready")
 }
 /// `podutil.IsPodReady`: the Ready condition is `True`.
 pub fn is_pod_ready(pod: &Pod) -> bool {
@@ -357,7 +415,9 @@ pub fn is_running_and_ready(pod: &Pod) -> bool {
 /// `podutil.IsPodAvailable`: Ready, and `minReadySeconds == 0` or the Ready condition's
 /// lastTransitionTime + minReadySeconds is strictly before `now`.
 pub fn is_pod_available(pod: &Pod, min_ready_seconds: i64, now: Timestamp) -> bool {
-    let Some(c) = ready_condition(pod).filter(|c| c.status == "True") else { return false };
+    let Some(c) = ready_condition(pod).filter(|c| c.status == "True") else {
+        return false;
+    };
     if min_ready_seconds == 0 {
         return true;
     }

@@ -32,7 +32,7 @@ pub mod status;
 #[cfg(test)]
 mod tests;
 
-pub use defaults::{DefaultingError, default_statefulset, default_pod_template, legacy_to_apps_v1};
+pub use defaults::{DefaultingError, default_pod_template, default_statefulset, legacy_to_apps_v1};
 pub use identity::{
     get_ordinal, get_parent_name, identity_matches, is_pod_available, is_pod_ready,
     is_running_and_ready, new_persistent_volume_claims, pod_name, storage_matches,

@@ -85,13 +85,25 @@ pub enum Action {
     /// Adopt an orphan ControllerRevision: add `owner_ref` (controller) to it. Upstream first
     /// re-reads the set live (`RecheckDeletionTimestamp`): the driver must fail this action if the
     /// set's UID changed or it is being deleted.
-    AdoptRevision { name: String, uid: String, owner_ref: OwnerReference },
+    AdoptRevision {
+        name: String,
+        uid: String,
+        owner_ref: OwnerReference,
+    },
     /// Adopt an orphan pod: patch adding `owner_ref` with a `metadata.uid == uid` precondition
     /// (same live recheck of the set as [`Action::AdoptRevision`]). NotFound is not a failure.
-    AdoptPod { name: String, uid: String, owner_ref: OwnerReference },
+    AdoptPod {
+        name: String,
+        uid: String,
+        owner_ref: OwnerReference,
+    },
     /// Release a pod we own that no longer matches: remove the owner ref with UID `set_uid`
     /// (`{"$patch":"delete"}`), precondition `metadata.uid == uid`. NotFound is not a failure.
-    ReleasePod { name: String, uid: String, set_uid: String },
+    ReleasePod {
+        name: String,
+        uid: String,
+        set_uid: String,
+    },
     /// Create a ControllerRevision (the driver assigns UID/creationTimestamp).
     CreateRevision(ControllerRevision),
     /// Rollback: set an existing revision's `.revision`.
@@ -99,7 +111,10 @@ pub enum Action {
     /// Delete a ControllerRevision (history truncation).
     DeleteRevision { name: String },
     /// Create a PVC for `pod` (AlreadyExists is a failure without an event).
-    CreatePvc { claim: PersistentVolumeClaim, pod: String },
+    CreatePvc {
+        claim: PersistentVolumeClaim,
+        pod: String,
+    },
     /// Create a pod (fully built; the API server sets `status.phase = Pending`). AlreadyExists
     /// is a failure without an event.
     CreatePod(Pod),
@@ -112,11 +127,18 @@ pub enum Action {
     /// issues after fixing claim owner refs). Optimistic concurrency on its resourceVersion.
     UpdatePod(Pod),
     /// Replace a PVC's owner references (retention policy, ref §5.2).
-    SetPvcOwnerRefs { name: String, owner_references: Vec<OwnerReference> },
+    SetPvcOwnerRefs {
+        name: String,
+        owner_references: Vec<OwnerReference>,
+    },
     /// Write the set's status subresource (whole status; conditions cleared).
     UpdateStatus(StatefulSetStatus),
     /// Record an event on the set. Failures to record are ignored.
-    Event { type_: EventType, reason: String, message: String },
+    Event {
+        type_: EventType,
+        reason: String,
+        message: String,
+    },
 }
 
 /// Kind of a driver failure, where the planner's semantics depend on it.
@@ -137,7 +159,10 @@ pub struct ExecError {
 
 impl ExecError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
 }
 
@@ -155,7 +180,9 @@ impl Action {
             Action::AdoptPod { name, .. } => format!("adopt pod {name}"),
             Action::ReleasePod { name, .. } => format!("release pod {name}"),
             Action::CreateRevision(r) => format!("create revision {}", obj_name(&r.metadata)),
-            Action::UpdateRevision { name, revision } => format!("update revision {name} to {revision}"),
+            Action::UpdateRevision { name, revision } => {
+                format!("update revision {name} to {revision}")
+            }
             Action::DeleteRevision { name } => format!("delete revision {name}"),
             Action::CreatePvc { claim, .. } => format!("create pvc {}", obj_name(&claim.metadata)),
             Action::CreatePod(p) => format!("create pod {}", obj_name(&p.metadata)),
@@ -169,7 +196,10 @@ impl Action {
 
     /// Whether a NotFound answer counts as success for this write.
     fn tolerates_not_found(&self) -> bool {
-        matches!(self, Action::DeletePod { .. } | Action::AdoptPod { .. } | Action::ReleasePod { .. })
+        matches!(
+            self,
+            Action::DeletePod { .. } | Action::AdoptPod { .. } | Action::ReleasePod { .. }
+        )
     }
 
     /// The event upstream records when this write fails (`recordPodEvent`/`recordClaimEvent`
@@ -179,14 +209,21 @@ impl Action {
         let (reason, message) = match self {
             Action::CreatePod(p) if err.kind != ErrorKind::AlreadyExists => (
                 "FailedCreate",
-                format!("create Pod {} in StatefulSet {set} failed error: {err}", obj_name(&p.metadata)),
+                format!(
+                    "create Pod {} in StatefulSet {set} failed error: {err}",
+                    obj_name(&p.metadata)
+                ),
             ),
-            Action::DeletePod { name, .. } => {
-                ("FailedDelete", format!("delete Pod {name} in StatefulSet {set} failed error: {err}"))
-            }
+            Action::DeletePod { name, .. } => (
+                "FailedDelete",
+                format!("delete Pod {name} in StatefulSet {set} failed error: {err}"),
+            ),
             Action::UpdatePod(p) => (
                 "FailedUpdate",
-                format!("update Pod {} in StatefulSet {set} failed error: {err}", obj_name(&p.metadata)),
+                format!(
+                    "update Pod {} in StatefulSet {set} failed error: {err}",
+                    obj_name(&p.metadata)
+                ),
             ),
             Action::CreatePvc { claim, pod } if err.kind != ErrorKind::AlreadyExists => (
                 "FailedCreate",
@@ -197,7 +234,11 @@ impl Action {
             ),
             _ => return None,
         };
-        Some(Action::Event { type_: EventType::Warning, reason: reason.into(), message })
+        Some(Action::Event {
+            type_: EventType::Warning,
+            reason: reason.into(),
+            message,
+        })
     }
 }
 
@@ -245,7 +286,10 @@ impl Plan {
 
     /// [`Action::summary`] of every non-event action, in order.
     pub fn summaries(&self) -> Vec<String> {
-        self.actions().filter(|a| !matches!(a, Action::Event { .. })).map(Action::summary).collect()
+        self.actions()
+            .filter(|a| !matches!(a, Action::Event { .. }))
+            .map(Action::summary)
+            .collect()
     }
 
     /// Apply the plan with upstream's failure semantics (module doc). `apply` performs one write.
@@ -257,7 +301,15 @@ impl Plan {
     {
         let mut errors = Vec::new();
         let mut failed: Option<Phase> = None;
-        let rolling = |a: &Action| matches!(a, Action::DeletePod { rolling_update: true, .. });
+        let rolling = |a: &Action| {
+            matches!(
+                a,
+                Action::DeletePod {
+                    rolling_update: true,
+                    ..
+                }
+            )
+        };
         let planned_rolling = self.actions().filter(|a| rolling(a)).count() as i32;
         let mut done_rolling = 0;
         for batch in &self.batches {
@@ -274,7 +326,9 @@ impl Plan {
                         // Upstream decrements currentReplicas only per successful rolling delete.
                         Action::UpdateStatus(st) if done_rolling < planned_rolling => {
                             let mut st = st.clone();
-                            st.current_replicas = Some(st.current_replicas.unwrap_or(0) + planned_rolling - done_rolling);
+                            st.current_replicas = Some(
+                                st.current_replicas.unwrap_or(0) + planned_rolling - done_rolling,
+                            );
                             adjusted = Action::UpdateStatus(st);
                             &adjusted
                         }
@@ -312,7 +366,11 @@ impl Plan {
 // Planning.
 
 fn event(reason: &str, message: String) -> Action {
-    Action::Event { type_: EventType::Normal, reason: reason.into(), message }
+    Action::Event {
+        type_: EventType::Normal,
+        reason: reason.into(),
+        message,
+    }
 }
 
 /// `recordPodEvent(verb, set, pod, nil)`.
@@ -322,7 +380,10 @@ fn pod_event(verb: &str, set: &str, pod: &str) -> Action {
         "delete" => "SuccessfulDelete",
         _ => "SuccessfulUpdate",
     };
-    event(reason, format!("{verb} Pod {pod} in StatefulSet {set} successful"))
+    event(
+        reason,
+        format!("{verb} Pod {pod} in StatefulSet {set} successful"),
+    )
 }
 
 /// Result of processing one slot (`processReplica`, `processCondemned`, `fixPodClaim`).
@@ -336,7 +397,7 @@ struct Slot {
 /// The planner's running view of the world, updated as writes are planned.
 struct Ctx<'a> {
     set: &'a StatefulSet,
-    update_set: StatefulSet,
+    update_set: &'a StatefulSet,
     name: String,
     claims: BTreeMap<String, PersistentVolumeClaim>,
     monotonic: bool,
@@ -348,17 +409,28 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// `createPersistentVolumeClaims(set, pod)`: create missing claims (with the claim event);
     /// a claim being deleted is an error. Returns the errors.
-    fn create_claims(&mut self, set: &StatefulSet, pod: &Pod, out: &mut Vec<Action>) -> Vec<String> {
+    fn create_claims(
+        &mut self,
+        set: &StatefulSet,
+        pod: &Pod,
+        out: &mut Vec<Action>,
+    ) -> Vec<String> {
         let mut errs = Vec::new();
         let pod_name = obj_name(&pod.metadata).to_string();
         for claim in new_persistent_volume_claims(set, get_ordinal(pod)) {
             let cname = obj_name(&claim.metadata).to_string();
             match self.claims.get(&cname) {
                 None => {
-                    out.push(Action::CreatePvc { claim: claim.clone(), pod: pod_name.clone() });
+                    out.push(Action::CreatePvc {
+                        claim: claim.clone(),
+                        pod: pod_name.clone(),
+                    });
                     out.push(event(
                         "SuccessfulCreate",
-                        format!("create Claim {cname} Pod {pod_name} in StatefulSet {} success", self.name),
+                        format!(
+                            "create Claim {cname} Pod {pod_name} in StatefulSet {} success",
+                            self.name
+                        ),
                     ));
                     self.claims.insert(cname, claim);
                 }
@@ -386,7 +458,9 @@ impl Ctx<'_> {
         let ord = get_ordinal(pod);
         for t in claim_templates(set) {
             let cname = identity::claim_name(set, t, ord);
-            let Some(claim) = self.claims.get_mut(&cname) else { continue };
+            let Some(claim) = self.claims.get_mut(&cname) else {
+                continue;
+            };
             if has_unexpected_controller(claim, set, pod) {
                 out.push(Action::Event {
                     type_: EventType::Warning,
@@ -399,7 +473,10 @@ impl Ctx<'_> {
             if !is_claim_owner_up_to_date(claim, set, pod) {
                 let refs = updated_claim_owner_refs(claim, set, pod);
                 claim.metadata.owner_references = Some(refs.clone());
-                out.push(Action::SetPvcOwnerRefs { name: cname, owner_references: refs });
+                out.push(Action::SetPvcOwnerRefs {
+                    name: cname,
+                    owner_references: refs,
+                });
             }
         }
     }
@@ -414,7 +491,10 @@ impl Ctx<'_> {
             out.push(Action::Event {
                 type_: EventType::Warning,
                 reason: "FailedCreate".into(),
-                message: format!("create Pod {pod_name} in StatefulSet {} failed error: {msg}", self.name),
+                message: format!(
+                    "create Pod {pod_name} in StatefulSet {} failed error: {msg}",
+                    self.name
+                ),
             });
             return Some(msg);
         }
@@ -426,7 +506,10 @@ impl Ctx<'_> {
 
     fn delete_pod(&self, pod: &Pod, rolling_update: bool, out: &mut Vec<Action>) {
         let name = obj_name(&pod.metadata).to_string();
-        out.push(Action::DeletePod { name: name.clone(), rolling_update });
+        out.push(Action::DeletePod {
+            name: name.clone(),
+            rolling_update,
+        });
         out.push(pod_event("delete", &self.name, &name));
     }
 
@@ -475,22 +558,22 @@ impl Ctx<'_> {
             s.exit = true;
             return s;
         }
-        let update_set = self.update_set.clone();
-        let retention_match = self.claims_match(&update_set, pod);
+        let update_set = self.update_set;
+        let retention_match = self.claims_match(update_set, pod);
         if identity_matches(self.set, pod) && storage_matches(self.set, pod) && retention_match {
             return s;
         }
         // UpdateStatefulPod(updateSet, copy)
         let mut copy = pod.clone();
         let mut consistent = true;
-        if !identity_matches(&update_set, &copy) {
-            identity::update_identity(&update_set, &mut copy, self.pod_index_label());
+        if !identity_matches(update_set, &copy) {
+            identity::update_identity(update_set, &mut copy, self.pod_index_label());
             consistent = false;
         }
-        if !storage_matches(&update_set, &copy) {
-            identity::update_storage(&update_set, &mut copy);
+        if !storage_matches(update_set, &copy) {
+            identity::update_storage(update_set, &mut copy);
             consistent = false;
-            let errs = self.create_claims(&update_set, &copy, &mut s.actions);
+            let errs = self.create_claims(update_set, &copy, &mut s.actions);
             if !errs.is_empty() {
                 let msg = errs.join(", ");
                 s.actions.push(Action::Event {
@@ -507,8 +590,8 @@ impl Ctx<'_> {
                 return s;
             }
         }
-        if !self.claims_match(&update_set, &copy) {
-            self.fix_claims(&update_set, &copy, &mut s.actions);
+        if !self.claims_match(update_set, &copy) {
+            self.fix_claims(update_set, &copy, &mut s.actions);
             consistent = false;
         }
         if !consistent {
@@ -538,7 +621,10 @@ fn run_for_all(
         for i in 0..n {
             let s = f(i);
             if !s.actions.is_empty() {
-                batches.push(Batch { phase: Phase::Pods, groups: vec![s.actions] });
+                batches.push(Batch {
+                    phase: Phase::Pods,
+                    groups: vec![s.actions],
+                });
             }
             if let Some(e) = s.error {
                 errors.push(e);
@@ -564,7 +650,10 @@ fn run_for_all(
             }
         }
         if !groups.is_empty() {
-            batches.push(Batch { phase: Phase::Pods, groups });
+            batches.push(Batch {
+                phase: Phase::Pods,
+                groups,
+            });
         }
         if !errors.is_empty() {
             return (batches, true, errors);
@@ -639,7 +728,8 @@ pub fn plan(
 
     // adoptOrphanRevisions (ref §1.5): ListRevisions = selector-matching revisions whose
     // controller is nil or the set.
-    let all_revisions: Vec<&ControllerRevision> = revisions.iter().filter(|r| in_ns(&r.metadata)).collect();
+    let all_revisions: Vec<&ControllerRevision> =
+        revisions.iter().filter(|r| in_ns(&r.metadata)).collect();
     let mut owned: Vec<ControllerRevision> = all_revisions
         .iter()
         .filter(|r| selector::matches(sel, r.metadata.labels.as_ref()))
@@ -651,7 +741,10 @@ pub fn plan(
         .filter(|r| controller_of(&r.metadata).is_none())
         .map(|r| {
             let owner_ref = set_controller_ref(set);
-            r.metadata.owner_references.get_or_insert_with(Vec::new).push(owner_ref.clone());
+            r.metadata
+                .owner_references
+                .get_or_insert_with(Vec::new)
+                .push(owner_ref.clone());
             Action::AdoptRevision {
                 name: obj_name(&r.metadata).into(),
                 uid: r.metadata.uid.clone().unwrap_or_default(),
@@ -666,18 +759,26 @@ pub fn plan(
                 vec![],
                 format!(
                     "can't adopt ControllerRevisions: {ns}/{name} has just been deleted at {}",
-                    set.metadata.deletion_timestamp.as_ref().map(|t| t.0.to_string()).unwrap_or_default()
+                    set.metadata
+                        .deletion_timestamp
+                        .as_ref()
+                        .map(|t| t.0.to_string())
+                        .unwrap_or_default()
                 ),
             );
         }
-        batches.push(Batch { phase: Phase::Prelude, groups: vec![orphans] });
+        batches.push(Batch {
+            phase: Phase::Prelude,
+            groups: vec![orphans],
+        });
     }
 
     // getPodsForStatefulSet: FilterPodsByOwner + ClaimPods(filter isMemberOf) (ref §1.5).
     let mut claimed: Vec<Pod> = Vec::new();
     let mut claim_groups = Vec::new();
     for pod in pods.iter().filter(|p| in_ns(&p.metadata)) {
-        let matched = selector::matches(sel, pod.metadata.labels.as_ref()) && is_member_of(set, pod);
+        let matched =
+            selector::matches(sel, pod.metadata.labels.as_ref()) && is_member_of(set, pod);
         let pod_uid = pod.metadata.uid.clone().unwrap_or_default();
         match controller_of(&pod.metadata) {
             Some(c) if c.uid != uid => {}
@@ -697,7 +798,11 @@ pub fn plan(
                 }
                 let owner_ref = set_controller_ref(set);
                 let mut adopted = pod.clone();
-                adopted.metadata.owner_references.get_or_insert_with(Vec::new).push(owner_ref.clone());
+                adopted
+                    .metadata
+                    .owner_references
+                    .get_or_insert_with(Vec::new)
+                    .push(owner_ref.clone());
                 claim_groups.push(vec![Action::AdoptPod {
                     name: obj_name(&pod.metadata).into(),
                     uid: pod_uid,
@@ -708,15 +813,25 @@ pub fn plan(
         }
     }
     if !claim_groups.is_empty() {
-        batches.push(Batch { phase: Phase::Prelude, groups: claim_groups });
+        batches.push(Batch {
+            phase: Phase::Prelude,
+            groups: claim_groups,
+        });
     }
 
     // getStatefulSetRevisions (ref §4.1).
     sort_revisions(&mut owned);
-    let mut collision_count = set.status.as_ref().and_then(|s| s.collision_count).unwrap_or(0);
+    let mut collision_count = set
+        .status
+        .as_ref()
+        .and_then(|s| s.collision_count)
+        .unwrap_or(0);
     let candidate = new_revision(set, next_revision(&owned), collision_count);
-    let equal: Vec<usize> = (0..owned.len()).filter(|&i| equal_revision(&owned[i], &candidate)).collect();
-    let update: ControllerRevision = if let (Some(&last_eq), Some(newest)) = (equal.last(), owned.last())
+    let equal: Vec<usize> = (0..owned.len())
+        .filter(|&i| equal_revision(&owned[i], &candidate))
+        .collect();
+    let update: ControllerRevision = if let (Some(&last_eq), Some(newest)) =
+        (equal.last(), owned.last())
         && equal_revision(newest, &owned[last_eq])
     {
         newest.clone()
@@ -739,7 +854,10 @@ pub fn plan(
         loop {
             let rname = revision_name(&name, &hash_revision_data(&raw, collision_count));
             clone.metadata.name = Some(rname.clone());
-            match all_revisions.iter().find(|r| obj_name(&r.metadata) == rname) {
+            match all_revisions
+                .iter()
+                .find(|r| obj_name(&r.metadata) == rname)
+            {
                 Some(existing) if raw_data(existing) == raw => break (*existing).clone(),
                 Some(_) => collision_count += 1,
                 None => {
@@ -752,16 +870,25 @@ pub fn plan(
             }
         }
     };
-    let current_name = set.status.as_ref().and_then(|s| s.current_revision.clone()).unwrap_or_default();
-    let current = owned.iter().find(|r| obj_name(&r.metadata) == current_name).cloned().unwrap_or_else(|| update.clone());
+    let current_name = set
+        .status
+        .as_ref()
+        .and_then(|s| s.current_revision.clone())
+        .unwrap_or_default();
+    let current = owned
+        .iter()
+        .find(|r| obj_name(&r.metadata) == current_name)
+        .cloned()
+        .unwrap_or_else(|| update.clone());
     let current_rev = obj_name(&current.metadata).to_string();
     let update_rev = obj_name(&update.metadata).to_string();
 
     // updateStatefulSet (ref §2).
-    let (current_set, update_set) = match (apply_revision(set, &current), apply_revision(set, &update)) {
-        (Ok(c), Ok(u)) => (c, u),
-        (Err(e), _) | (_, Err(e)) => return error_plan(set, batches, e.to_string()),
-    };
+    let (current_set, update_set) =
+        match (apply_revision(set, &current), apply_revision(set, &update)) {
+            (Ok(c), Ok(u)) => (c, u),
+            (Err(e), _) | (_, Err(e)) => return error_plan(set, batches, e.to_string()),
+        };
     let min_ready = min_ready_seconds(set);
     let replica_count = spec_replicas(set).max(0);
     let start = start_ordinal(set);
@@ -783,7 +910,14 @@ pub fn plan(
         .enumerate()
         .map(|(i, p)| {
             p.unwrap_or_else(|| {
-                new_versioned_pod(&current_set, &update_set, &current_rev, &update_rev, start + i as i64, opts.pod_index_label)
+                new_versioned_pod(
+                    &current_set,
+                    &update_set,
+                    &current_rev,
+                    &update_rev,
+                    start + i as i64,
+                    opts.pod_index_label,
+                )
             })
         })
         .collect();
@@ -792,7 +926,12 @@ pub fn plan(
         .iter()
         .position(|p| is_unavailable(p, min_ready, now))
         .map(|i| (false, i))
-        .or_else(|| condemned.iter().rposition(|p| is_unavailable(p, min_ready, now)).map(|i| (true, i)));
+        .or_else(|| {
+            condemned
+                .iter()
+                .rposition(|p| is_unavailable(p, min_ready, now))
+                .map(|i| (true, i))
+        });
 
     let mut status = StatefulSetStatus {
         observed_generation: set.metadata.generation,
@@ -802,14 +941,27 @@ pub fn plan(
         ..StatefulSetStatus::default()
     };
     let counted = |status: &mut StatefulSetStatus| {
-        apply_counts(status, count(replicas.iter().chain(condemned.iter()), min_ready, now, &current_rev, &update_rev));
+        apply_counts(
+            status,
+            count(
+                replicas.iter().chain(condemned.iter()),
+                min_ready,
+                now,
+                &current_rev,
+                &update_rev,
+            ),
+        );
     };
     counted(&mut status);
 
-    let monotonic = set.spec.as_ref().and_then(|s| s.pod_management_policy.as_deref()) != Some(PARALLEL);
+    let monotonic = set
+        .spec
+        .as_ref()
+        .and_then(|s| s.pod_management_policy.as_deref())
+        != Some(PARALLEL);
     let mut ctx = Ctx {
         set,
-        update_set,
+        update_set: &update_set,
         name: name.clone(),
         claims: pvcs
             .iter()
@@ -826,14 +978,15 @@ pub fn plan(
     if !deleting {
         'pods: {
             // runForAll(replicas, processReplica)
-            let (b, exit, errs) = run_for_all(replicas.len(), monotonic, |i| ctx.process_replica(&replicas[i]));
+            let (b, exit, errs) = run_for_all(replicas.len(), monotonic, |i| {
+                ctx.process_replica(&replicas[i])
+            });
             batches.extend(b);
             errors.extend(errs);
             if exit {
                 break 'pods;
             }
             // runForAll(condemned, fixPodClaim)
-            let update_set = ctx.update_set.clone();
             let (b, exit, errs) = run_for_all(condemned.len(), monotonic, |i| {
                 let mut s = Slot::default();
                 if !ctx.claims_match(&update_set, &condemned[i]) {
@@ -849,7 +1002,10 @@ pub fn plan(
             // runForAll(condemned, processCondemned) (ref §3.2)
             let (b, exit, errs) = run_for_all(condemned.len(), monotonic, |i| {
                 let pod = &condemned[i];
-                let mut s = Slot { exit: true, ..Slot::default() };
+                let mut s = Slot {
+                    exit: true,
+                    ..Slot::default()
+                };
                 if is_terminating(pod) {
                     s.exit = monotonic;
                     return s;
@@ -857,7 +1013,8 @@ pub fn plan(
                 let is_first = first_unavailable == Some((true, i));
                 if monotonic
                     && !is_first
-                    && (!is_running_and_ready(pod) || !is_running_and_available(pod, min_ready, now))
+                    && (!is_running_and_ready(pod)
+                        || !is_running_and_available(pod, min_ready, now))
                 {
                     return s;
                 }
@@ -884,8 +1041,10 @@ pub fn plan(
                 match max_unavailable(set) {
                     Err(e) => errors.push(e),
                     Ok(max) => {
-                        let unavailable =
-                            replicas.iter().filter(|p| is_unavailable(p, min_ready, now)).count() as i64;
+                        let unavailable = replicas
+                            .iter()
+                            .filter(|p| is_unavailable(p, min_ready, now))
+                            .count() as i64;
                         if unavailable < max {
                             let mut target = replicas.len() as i64 - 1;
                             while target >= update_min && i64::from(dec) < max - unavailable {
@@ -915,7 +1074,10 @@ pub fn plan(
                 }
             }
             if !deletes.is_empty() {
-                batches.push(Batch { phase: Phase::Pods, groups: vec![deletes] });
+                batches.push(Batch {
+                    phase: Phase::Pods,
+                    groups: vec![deletes],
+                });
             }
             status.current_replicas = Some(status.current_replicas.unwrap_or(0) - dec);
         }
@@ -927,26 +1089,44 @@ pub fn plan(
     if inconsistent_status(set, &status) {
         finally.push(vec![Action::UpdateStatus(status.clone())]);
     }
-    let limit = set.spec.as_ref().and_then(|s| s.revision_history_limit).unwrap_or(10);
+    let limit = set
+        .spec
+        .as_ref()
+        .and_then(|s| s.revision_history_limit)
+        .unwrap_or(10);
     if limit >= 0 {
         let mut live: Vec<&str> = vec![&current_rev, &update_rev];
         live.extend(claimed.iter().map(get_pod_revision));
-        let history: Vec<&ControllerRevision> =
-            owned.iter().filter(|r| !live.contains(&obj_name(&r.metadata))).collect();
+        let history: Vec<&ControllerRevision> = owned
+            .iter()
+            .filter(|r| !live.contains(&obj_name(&r.metadata)))
+            .collect();
         let excess = history.len().saturating_sub(limit as usize);
         let deletes: Vec<Action> = history[..excess]
             .iter()
-            .map(|r| Action::DeleteRevision { name: obj_name(&r.metadata).into() })
+            .map(|r| Action::DeleteRevision {
+                name: obj_name(&r.metadata).into(),
+            })
             .collect();
         if !deletes.is_empty() {
             finally.push(deletes);
         }
     }
     if !finally.is_empty() {
-        batches.push(Batch { phase: Phase::Finally, groups: finally });
+        batches.push(Batch {
+            phase: Phase::Finally,
+            groups: finally,
+        });
     }
     let available = i64::from(status.available_replicas.unwrap_or(0));
     let requeue_after = (min_ready > 0 && available != spec_replicas(set))
         .then(|| Duration::from_secs(min_ready as u64));
-    Plan { namespace: ns, set_name: name, batches, status: Some(status), requeue_after, errors }
+    Plan {
+        namespace: ns,
+        set_name: name,
+        batches,
+        status: Some(status),
+        requeue_after,
+        errors,
+    }
 }

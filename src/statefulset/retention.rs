@@ -24,7 +24,10 @@ use super::{DELETE, RETAIN};
 /// The effective policy: `(whenDeleted, whenScaled)`, nil ⇒ Retain/Retain; unknown values are
 /// treated as Retain (upstream logs "Unknown policy, treating as Retain").
 pub fn policy(set: &StatefulSet) -> (bool, bool) {
-    let p = set.spec.as_ref().and_then(|s| s.persistent_volume_claim_retention_policy.as_ref());
+    let p = set
+        .spec
+        .as_ref()
+        .and_then(|s| s.persistent_volume_claim_retention_policy.as_ref());
     let when_deleted = p.and_then(|p| p.when_deleted.as_deref()).unwrap_or(RETAIN) == DELETE;
     let when_scaled = p.and_then(|p| p.when_scaled.as_deref()).unwrap_or(RETAIN) == DELETE;
     (when_deleted, when_scaled)
@@ -60,16 +63,26 @@ pub fn has_pod_ref(claim: &PersistentVolumeClaim, pod: &Pod) -> bool {
 
 /// `hasStaleOwnerRef`: the first ref matching by (apiVersion, kind, name) has another UID.
 fn has_stale_set_ref(claim: &PersistentVolumeClaim, set: &StatefulSet) -> bool {
-    refs(claim).iter().find(|r| matches_set_ref(r, set)).is_some_and(|r| r.uid != set_uid(set))
+    refs(claim)
+        .iter()
+        .find(|r| matches_set_ref(r, set))
+        .is_some_and(|r| r.uid != set_uid(set))
 }
 /// `hasStaleOwnerRef(claim, pod, podKind)`; used by `PodClaimIsStale` too, where the pod has
 /// no UID yet, so any ref to a pod of that name is stale.
 pub fn has_stale_pod_ref(claim: &PersistentVolumeClaim, pod: &Pod) -> bool {
-    refs(claim).iter().find(|r| matches_pod_ref(r, pod)).is_some_and(|r| r.uid != pod_uid(pod))
+    refs(claim)
+        .iter()
+        .find(|r| matches_pod_ref(r, pod))
+        .is_some_and(|r| r.uid != pod_uid(pod))
 }
 
 /// `hasUnexpectedController` (ref §5.2 case 2).
-pub fn has_unexpected_controller(claim: &PersistentVolumeClaim, set: &StatefulSet, pod: &Pod) -> bool {
+pub fn has_unexpected_controller(
+    claim: &PersistentVolumeClaim,
+    set: &StatefulSet,
+    pod: &Pod,
+) -> bool {
     let (when_deleted, when_scaled) = policy(set);
     if !when_deleted && !when_scaled {
         return false;
@@ -102,7 +115,11 @@ fn has_non_controller_owner(claim: &PersistentVolumeClaim, set: &StatefulSet, po
 }
 
 /// `isClaimOwnerUpToDate` (ref §5.2).
-pub fn is_claim_owner_up_to_date(claim: &PersistentVolumeClaim, set: &StatefulSet, pod: &Pod) -> bool {
+pub fn is_claim_owner_up_to_date(
+    claim: &PersistentVolumeClaim,
+    set: &StatefulSet,
+    pod: &Pod,
+) -> bool {
     if has_stale_set_ref(claim, set) || has_stale_pod_ref(claim, pod) {
         // Managed by a previous, presumably deleted, incarnation: don't touch.
         return true;
@@ -178,5 +195,8 @@ pub fn pod_claim_is_stale<'a>(
     existing_claims: impl IntoIterator<Item = &'a PersistentVolumeClaim>,
 ) -> bool {
     let (_, when_scaled) = policy(set);
-    when_scaled && existing_claims.into_iter().any(|c| has_stale_pod_ref(c, pod))
+    when_scaled
+        && existing_claims
+            .into_iter()
+            .any(|c| has_stale_pod_ref(c, pod))
 }

@@ -102,9 +102,24 @@ fn write_go_string(s: &str, out: &mut String) {
 }
 
 /// Keys whose Go type is a map with `omitempty` (dropped when empty).
-const MAP_KEYS: &[&str] = &["labels", "annotations", "nodeSelector", "limits", "requests", "overhead"];
+const MAP_KEYS: &[&str] = &[
+    "labels",
+    "annotations",
+    "nodeSelector",
+    "limits",
+    "requests",
+    "overhead",
+];
 /// Non-pointer `bool` fields with `omitempty` in the pod template (dropped when false).
-const BOOL_KEYS: &[&str] = &["stdin", "stdinOnce", "tty", "hostNetwork", "hostPID", "hostIPC", "readOnly"];
+const BOOL_KEYS: &[&str] = &[
+    "stdin",
+    "stdinOnce",
+    "tty",
+    "hostNetwork",
+    "hostPID",
+    "hostIPC",
+    "readOnly",
+];
 
 fn drop_go_omitempty(v: &mut Value) {
     match v {
@@ -129,17 +144,24 @@ fn drop_go_omitempty(v: &mut Value) {
 pub fn go_template_value(template: &PodTemplateSpec) -> Value {
     let mut v = serde_json::to_value(template).unwrap_or(Value::Object(Map::new()));
     drop_go_omitempty(&mut v);
-    let obj = v.as_object_mut().expect("a PodTemplateSpec encodes as an object");
-    let meta = obj.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    let obj = v
+        .as_object_mut()
+        .expect("a PodTemplateSpec encodes as an object");
+    let meta = obj
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(meta) = meta {
         meta.entry("creationTimestamp").or_insert(Value::Null);
     }
-    let spec = obj.entry("spec").or_insert_with(|| Value::Object(Map::new()));
+    let spec = obj
+        .entry("spec")
+        .or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(spec) = spec {
         for key in ["containers", "initContainers", "ephemeralContainers"] {
             if let Some(Value::Array(cs)) = spec.get_mut(key) {
                 for c in cs.iter_mut().filter_map(Value::as_object_mut) {
-                    c.entry("resources").or_insert_with(|| Value::Object(Map::new()));
+                    c.entry("resources")
+                        .or_insert_with(|| Value::Object(Map::new()));
                 }
             }
         }
@@ -149,7 +171,11 @@ pub fn go_template_value(template: &PodTemplateSpec) -> Value {
 
 /// `getPatch(set)`: `{"spec":{"template":{…,"$patch":"replace"}}}`.
 pub fn get_patch(set: &StatefulSet) -> Value {
-    let template = set.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
+    let template = set
+        .spec
+        .as_ref()
+        .map(|s| s.template.clone())
+        .unwrap_or_default();
     let mut t = go_template_value(&template);
     if let Value::Object(m) = &mut t {
         m.insert("$patch".into(), Value::String("replace".into()));
@@ -178,7 +204,9 @@ pub fn fnv1_32(data: &[u8]) -> u32 {
 /// `rand.SafeEncodeString`: each byte mapped into `bcdfghjklmnpqrstvwxz2456789`.
 pub fn safe_encode_string(s: &str) -> String {
     const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    s.bytes().map(|b| ALPHANUMS[usize::from(b) % ALPHANUMS.len()] as char).collect()
+    s.bytes()
+        .map(|b| ALPHANUMS[usize::from(b) % ALPHANUMS.len()] as char)
+        .collect()
 }
 
 /// `HashControllerRevision(rev, &collisionCount)`: FNV-1 over raw data ++ decimal probe.
@@ -248,11 +276,16 @@ pub fn sort_revisions(revs: &mut [ControllerRevision]) {
     revs.sort_by(|a, b| {
         a.revision
             .cmp(&b.revision)
-            .then_with(|| match (&a.metadata.creation_timestamp, &b.metadata.creation_timestamp) {
-                (Some(x), Some(y)) => x.0.cmp(&y.0),
-                (None, Some(_)) => Ordering::Less,
-                (Some(_), None) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
+            .then_with(|| {
+                match (
+                    &a.metadata.creation_timestamp,
+                    &b.metadata.creation_timestamp,
+                ) {
+                    (Some(x), Some(y)) => x.0.cmp(&y.0),
+                    (None, Some(_)) => Ordering::Less,
+                    (Some(_), None) => Ordering::Greater,
+                    (None, None) => Ordering::Equal,
+                }
             })
             .then_with(|| obj_name(&a.metadata).cmp(obj_name(&b.metadata)))
     });
@@ -265,7 +298,10 @@ pub fn next_revision(revs: &[ControllerRevision]) -> i64 {
 
 /// `ApplyRevision(set, revision)`: the set with the revision's pod template
 /// (the stored patch is a `$patch: replace` of `spec.template`).
-pub fn apply_revision(set: &StatefulSet, rev: &ControllerRevision) -> Result<StatefulSet, RevisionError> {
+pub fn apply_revision(
+    set: &StatefulSet,
+    rev: &ControllerRevision,
+) -> Result<StatefulSet, RevisionError> {
     let name = obj_name(&rev.metadata).to_string();
     let mut t = rev
         .data
@@ -277,8 +313,11 @@ pub fn apply_revision(set: &StatefulSet, rev: &ControllerRevision) -> Result<Sta
     if let Value::Object(m) = &mut t {
         m.remove("$patch");
     }
-    let template: PodTemplateSpec = serde_json::from_value(t)
-        .map_err(|e| RevisionError::Decode { name, error: e.to_string() })?;
+    let template: PodTemplateSpec =
+        serde_json::from_value(t).map_err(|e| RevisionError::Decode {
+            name,
+            error: e.to_string(),
+        })?;
     let mut out = set.clone();
     if let Some(spec) = out.spec.as_mut() {
         spec.template = template;

@@ -31,7 +31,11 @@ pub fn validate(sel: &LabelSelector) -> Result<(), SelectorError> {
                 )));
             }
             "Exists" | "DoesNotExist" => {}
-            op => return Err(SelectorError(format!("{op:?} is not a valid label selector operator"))),
+            op => {
+                return Err(SelectorError(format!(
+                    "{op:?} is not a valid label selector operator"
+                )));
+            }
         }
     }
     Ok(())

@@ -66,7 +66,11 @@ pub fn apply_counts(status: &mut StatefulSetStatus, c: Counts) {
 /// `completeRollingUpdate` (ref §4.5): RollingUpdate (or any strategy when
 /// `promote_on_delete`, PR #136833) && updated == ready == replicas == spec.replicas ⇒
 /// currentReplicas = updatedReplicas, currentRevision = updateRevision.
-pub fn complete_rolling_update(set: &StatefulSet, status: &mut StatefulSetStatus, promote_on_delete: bool) {
+pub fn complete_rolling_update(
+    set: &StatefulSet,
+    status: &mut StatefulSetStatus,
+    promote_on_delete: bool,
+) {
     let rolling = set
         .spec
         .as_ref()

@@ -2,9 +2,11 @@
 //! (fake store + fake clock) with invariant checks after every step, and the upstream e2e /
 //! integration / unit scenarios of ref §8, each named after its upstream counterpart.
 
-mod units;
-mod harness;
+#![allow(clippy::needless_range_loop)]
+
+mod behaviour;
 mod control;
 mod e2e;
+mod harness;
 mod integration;
-mod behaviour;
+mod units;

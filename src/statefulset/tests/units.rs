@@ -38,14 +38,23 @@ fn golden_vector_from_defaulted_manifest() {
     assert_eq!(go_json(&get_patch(&set)), GOLDEN_RAW);
     let rev = new_revision(&set, 1, 0);
     assert_eq!(rev.metadata.name.as_deref(), Some("test-c77f6d978"));
-    assert_eq!(rev.metadata.labels.as_ref().unwrap()["controller.kubernetes.io/hash"], "c77f6d978");
+    assert_eq!(
+        rev.metadata.labels.as_ref().unwrap()["controller.kubernetes.io/hash"],
+        "c77f6d978"
+    );
     assert_eq!(rev.metadata.labels.as_ref().unwrap()["app"], "foo");
 }
 
 #[test]
 fn go_json_escapes_like_go() {
-    assert_eq!(go_json(&json!({"b": "<a&b>", "a": [1, true, null]})), r#"{"a":[1,true,null],"b":"\u003ca\u0026b\u003e"}"#);
-    assert_eq!(go_json(&json!("x\u{8}\u{1}\u{2028}")), r#""x\b\u0001\u2028""#);
+    assert_eq!(
+        go_json(&json!({"b": "<a&b>", "a": [1, true, null]})),
+        r#"{"a":[1,true,null],"b":"\u003ca\u0026b\u003e"}"#
+    );
+    assert_eq!(
+        go_json(&json!("x\u{8}\u{1}\u{2028}")),
+        r#""x\b\u0001\u2028""#
+    );
 }
 
 #[test]
@@ -72,16 +81,28 @@ fn apps_v1_defaults() {
     default_statefulset(&mut set, false);
     let v = serde_json::to_value(&set).unwrap();
     assert_eq!(v["spec"]["podManagementPolicy"], "OrderedReady");
-    assert_eq!(v["spec"]["updateStrategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}));
+    assert_eq!(
+        v["spec"]["updateStrategy"],
+        json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+    );
     assert_eq!(v["spec"]["revisionHistoryLimit"], 10);
     assert_eq!(v["spec"]["replicas"], 1);
-    assert_eq!(v["spec"]["persistentVolumeClaimRetentionPolicy"], json!({"whenDeleted": "Retain", "whenScaled": "Retain"}));
+    assert_eq!(
+        v["spec"]["persistentVolumeClaimRetentionPolicy"],
+        json!({"whenDeleted": "Retain", "whenScaled": "Retain"})
+    );
     let c = &v["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["imagePullPolicy"], "IfNotPresent");
     assert_eq!(c["ports"][0]["protocol"], "TCP");
-    assert_eq!(c["readinessProbe"], json!({"httpGet": {"port": 80, "path": "/", "scheme": "HTTP"},
-        "timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}));
-    assert_eq!(v["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], 30);
+    assert_eq!(
+        c["readinessProbe"],
+        json!({"httpGet": {"port": 80, "path": "/", "scheme": "HTTP"},
+        "timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3})
+    );
+    assert_eq!(
+        v["spec"]["template"]["spec"]["terminationGracePeriodSeconds"],
+        30
+    );
 }
 
 #[test]
@@ -96,9 +117,23 @@ fn legacy_v1beta1_defaults_selector_and_on_delete() {
     let spec = set.spec.as_ref().unwrap();
     assert_eq!(spec.selector.match_labels.as_ref().unwrap()["app"], "nginx");
     assert_eq!(set.metadata.labels.as_ref().unwrap()["app"], "nginx");
-    assert_eq!(spec.update_strategy.as_ref().unwrap().type_.as_deref(), Some("OnDelete"));
-    assert!(spec.update_strategy.as_ref().unwrap().rolling_update.is_none());
-    assert_eq!(spec.template.spec.as_ref().unwrap().containers[0].image_pull_policy.as_deref(), Some("Always"));
+    assert_eq!(
+        spec.update_strategy.as_ref().unwrap().type_.as_deref(),
+        Some("OnDelete")
+    );
+    assert!(
+        spec.update_strategy
+            .as_ref()
+            .unwrap()
+            .rolling_update
+            .is_none()
+    );
+    assert_eq!(
+        spec.template.spec.as_ref().unwrap().containers[0]
+            .image_pull_policy
+            .as_deref(),
+        Some("Always")
+    );
 }
 
 #[test]
@@ -106,13 +141,39 @@ fn legacy_v1beta2_requires_selector_and_rolls() {
     let m = json!({"apiVersion": "apps/v1beta2", "kind": "StatefulSet", "metadata": {"name": "web"},
         "spec": {"serviceName": "nginx", "template": {"metadata": {"labels": {"app": "nginx"}},
             "spec": {"containers": [{"name": "nginx", "image": "nginx@sha256:abc"}]}}}});
-    assert_eq!(legacy_to_apps_v1(m.clone(), false).unwrap_err().to_string(), "spec.selector: Required value");
+    assert_eq!(
+        legacy_to_apps_v1(m.clone(), false).unwrap_err().to_string(),
+        "spec.selector: Required value"
+    );
     let mut m2 = m;
     m2["spec"]["selector"] = json!({"matchLabels": {"app": "nginx"}});
     let set = legacy_to_apps_v1(m2, false).unwrap();
     let spec = set.spec.as_ref().unwrap();
-    assert_eq!(spec.update_strategy.as_ref().unwrap().type_.as_deref(), Some("RollingUpdate"));
-    assert_eq!(spec.update_strategy.as_ref().unwrap().rolling_update.as_ref().unwrap().partition, Some(0));
-    assert_eq!(spec.template.spec.as_ref().unwrap().containers[0].image_pull_policy.as_deref(), Some("IfNotPresent"));
-    assert!(legacy_to_apps_v1(json!({"apiVersion": "apps/v1", "kind": "Deployment"}), false).is_err());
+    assert_eq!(
+        spec.update_strategy.as_ref().unwrap().type_.as_deref(),
+        Some("RollingUpdate")
+    );
+    assert_eq!(
+        spec.update_strategy
+            .as_ref()
+            .unwrap()
+            .rolling_update
+            .as_ref()
+            .unwrap()
+            .partition,
+        Some(0)
+    );
+    assert_eq!(
+        spec.template.spec.as_ref().unwrap().containers[0]
+            .image_pull_policy
+            .as_deref(),
+        Some("IfNotPresent")
+    );
+    assert!(
+        legacy_to_apps_v1(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment"}),
+            false
+        )
+        .is_err()
+    );
 }
