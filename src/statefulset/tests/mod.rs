@@ -9,4 +9,5 @@ mod control;
 mod e2e;
 mod harness;
 mod integration;
+mod random;
 mod units;
