@@ -725,3 +725,64 @@ fn test_statefulset_compatibility() {
         p.summaries()
     );
 }
+
+/// `TestStatefulSetControlLimitsHistory`: across repeated template updates the number of
+/// revisions never exceeds `revisionHistoryLimit` + the live ones (current and update).
+#[test]
+fn test_statefulset_control_limits_history() {
+    for parallel in [false, true] {
+        let mut set = configured(3, parallel, POLICIES[0]);
+        set.spec.as_mut().unwrap().revision_history_limit = Some(2);
+        let mut h = Harness::new(set);
+        h.run_until_settled();
+        for i in 0..10 {
+            h.set_image(&format!("foo-{i}"));
+            for _ in 0..200 {
+                h.sync();
+                assert!(
+                    h.revisions.len() <= 2 + 2,
+                    "{} revisions",
+                    h.revisions.len()
+                );
+                if h.settled() {
+                    break;
+                }
+                h.ready_all_pending();
+            }
+        }
+        assert_eq!(h.revisions.len(), 3, "limit 2 + the live one");
+    }
+}
+
+/// `TestStatefulSetControlRollback`: update the template, then restore the first revision's
+/// template; every pod ends at the first revision (its name reused) with the original image.
+#[test]
+fn test_statefulset_control_rollback() {
+    for parallel in [false, true] {
+        for (from, to) in [(3, 3), (3, 5), (5, 3)] {
+            let mut h = Harness::new(configured(from, parallel, POLICIES[0]));
+            h.run_until_settled();
+            let first = h.status().current_revision.unwrap();
+            let template = h.set.spec.as_ref().unwrap().template.clone();
+            h.update_spec(|s| {
+                s.template.spec.as_mut().unwrap().containers[0].image = Some("foo".into());
+                s.replicas = Some(to);
+            });
+            h.run_until_settled();
+            assert_ne!(h.status().current_revision.as_deref(), Some(first.as_str()));
+            h.update_spec(|s| s.template = template.clone());
+            h.run_until_settled();
+            let s = h.status();
+            assert_eq!(
+                s.current_revision.as_deref(),
+                Some(first.as_str()),
+                "rollback reuses revision 1"
+            );
+            assert_eq!(h.revisions[&first].revision, 3, "bumped to max+1");
+            for n in h.pod_names() {
+                assert_eq!(h.image_of(&n), "nginx");
+                assert_eq!(h.revision_of(&n), first);
+            }
+        }
+    }
+}
