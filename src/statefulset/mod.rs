@@ -9,7 +9,7 @@
 //! - [`revision`]: ControllerRevisions: Go-compatible revision data, the upstream FNV hash,
 //!   equality, rollback, history truncation (ref §4.1).
 //! - [`status`]: status counting, `completeRollingUpdate`, `inconsistentStatus` (ref §3.3, §4.5).
-//! - [`plan`]: the sync itself (`UpdateStatefulSet` and friends, ref §2–§6) returning a
+//! - [`mod@plan`]: the sync itself (`UpdateStatefulSet` and friends, ref §2–§6) returning a
 //!   [`Plan`]: ordered actions grouped in the batches upstream's `runForAll`/`slowStartBatch`
 //!   would run, the computed status, and the requeue delay.
 //! - [`defaults`]: apps/v1 API defaulting of a StatefulSet and its pod template (so revision
@@ -20,6 +20,23 @@
 //! server) lists objects, calls [`plan()`], applies the actions with [`Plan::execute`], and calls
 //! again after re-observing. UIDs, resourceVersions and creation timestamps of new objects are
 //! the driver's job; actions refer to objects by name within the set's namespace.
+//!
+//! A driver's sync of one set, in outline:
+//!
+//! ```ignore
+//! let p = statefulset::plan(&set, &pods_in_ns, &pvcs_in_ns, &revisions_in_ns, now, &opts);
+//! let failures = p.execute(|action| store.apply(&p.namespace, action)); // ExecError on failure
+//! if failures.is_empty() && p.errors.is_empty() {
+//!     if let Some(d) = p.requeue_after { queue.add_after(key, d) }   // minReadySeconds
+//! } else {
+//!     queue.add_rate_limited(key)                                   // upstream's error requeue
+//! }
+//! ```
+//!
+//! Driver duties the planner cannot do: the API server's part of a write (Pending phase on pod
+//! creation, UIDs, name uniqueness ⇒ `AlreadyExists`), the live re-read of the set before an
+//! adoption (`RecheckDeletionTimestamp`), garbage collection of dependents, and the pod-update
+//! requeue of [`requeue_after_pod_update`].
 
 pub mod defaults;
 pub mod identity;
@@ -35,9 +52,10 @@ mod tests;
 pub use defaults::{DefaultingError, default_pod_template, default_statefulset, legacy_to_apps_v1};
 pub use identity::{
     get_ordinal, get_parent_name, identity_matches, is_pod_available, is_pod_ready,
-    is_running_and_ready, new_persistent_volume_claims, pod_name, storage_matches,
+    is_running_and_ready, new_persistent_volume_claims, pod_name, requeue_after_pod_update,
+    storage_matches,
 };
-pub use plan::{Action, Batch, EventType, Options, Phase, Plan, plan};
+pub use plan::{Action, Batch, ErrorKind, EventType, ExecError, Options, Phase, Plan, plan};
 
 /// Label carrying the pod's name (`apps.StatefulSetPodNameLabel`).
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";

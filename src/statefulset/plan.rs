@@ -267,8 +267,11 @@ pub struct Plan {
     pub set_name: String,
     /// Ordered batches.
     pub batches: Vec<Batch>,
-    /// The status this sync computes (after `completeRollingUpdate`); `None` when the sync ends
-    /// before status is computed (invalid selector, revision adoption refused, bad revision data).
+    /// The status this sync computes (after `completeRollingUpdate`), assuming every write
+    /// succeeds ([`Plan::execute`] re-adds `currentReplicas` for rolling-update deletions that did
+    /// not happen, as upstream decrements only after a successful delete); `None` when the sync
+    /// ends before status is computed (invalid selector, revision adoption refused, bad revision
+    /// data). `conditions` is always empty: upstream's fresh status overwrites them.
     pub status: Option<StatefulSetStatus>,
     /// Upstream: after a successful sync with `minReadySeconds > 0` and
     /// `availableReplicas != spec.replicas`, requeue after `minReadySeconds`.
