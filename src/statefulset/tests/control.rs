@@ -786,3 +786,34 @@ fn test_statefulset_control_rollback() {
         }
     }
 }
+
+/// `getStatefulSetMaxUnavailable`: percentages round down, clamped to ≥ 1 (ref §4.3).
+#[test]
+fn test_statefulset_control_rolling_update_with_max_unavailable_percentage() {
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    for (value, want) in [("50%", 3usize), ("10%", 1), ("100%", 6), ("34%", 2)] {
+        let mut set = configured(6, true, POLICIES[0]);
+        let ru = set
+            .spec
+            .as_mut()
+            .unwrap()
+            .update_strategy
+            .as_mut()
+            .unwrap()
+            .rolling_update
+            .as_mut()
+            .unwrap();
+        ru.max_unavailable = Some(IntOrString::String(value.into()));
+        let opts = Options {
+            max_unavailable_statefulset: true,
+            ..Options::default()
+        };
+        let mut h = Harness::new(set).with_opts(opts);
+        h.run_until_settled();
+        h.take_deleted();
+        h.set_image("foo");
+        h.sync();
+        let want_names: Vec<String> = names("foo", (6 - want as i64..6).rev());
+        assert_eq!(h.take_deleted(), want_names, "maxUnavailable {value}");
+    }
+}

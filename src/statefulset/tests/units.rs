@@ -177,3 +177,105 @@ fn legacy_v1beta2_requires_selector_and_rolls() {
         .is_err()
     );
 }
+
+/// ref §5.2's table, cell by cell, through `updateClaimOwnerRefForSetAndPod`.
+#[test]
+fn retention_policy_owner_ref_table() {
+    use crate::statefulset::identity::new_persistent_volume_claims;
+    use crate::statefulset::retention::{is_claim_owner_up_to_date, updated_claim_owner_refs};
+    use k8s_openapi::api::core::v1::Pod;
+    for (when_deleted, when_scaled, in_range, condemned) in [
+        ("Retain", "Retain", (false, false), (false, false)),
+        ("Delete", "Retain", (true, false), (true, false)),
+        ("Retain", "Delete", (false, false), (false, true)),
+        ("Delete", "Delete", (true, false), (false, true)),
+    ] {
+        let mut set = super::harness::new_set("web", 2);
+        let p = set
+            .spec
+            .as_mut()
+            .unwrap()
+            .persistent_volume_claim_retention_policy
+            .as_mut()
+            .unwrap();
+        p.when_deleted = Some(when_deleted.into());
+        p.when_scaled = Some(when_scaled.into());
+        for (ordinal, (want_set, want_pod)) in [(1, in_range), (5, condemned)] {
+            let mut pod = Pod::default();
+            pod.metadata.name = Some(format!("web-{ordinal}"));
+            pod.metadata.uid = Some("uid-pod".into());
+            let mut claim = new_persistent_volume_claims(&set, ordinal).remove(0);
+            // From a claim without refs, the policy adds exactly its cell of the table.
+            claim.metadata.owner_references = Some(updated_claim_owner_refs(&claim, &set, &pod));
+            let refs = claim.metadata.owner_references.clone().unwrap();
+            let has = |kind: &str| {
+                refs.iter()
+                    .any(|r| r.kind == kind && r.controller == Some(true))
+            };
+            assert_eq!(
+                (has("StatefulSet"), has("Pod")),
+                (want_set, want_pod),
+                "{when_deleted}/{when_scaled} ord {ordinal}"
+            );
+            assert!(is_claim_owner_up_to_date(&claim, &set, &pod));
+        }
+    }
+}
+
+#[test]
+fn label_selector_operators() {
+    use crate::statefulset::selector::{matches, validate};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+    let req = |k: &str, op: &str, v: &[&str]| LabelSelectorRequirement {
+        key: k.into(),
+        operator: op.into(),
+        values: (!v.is_empty()).then(|| v.iter().map(|s| s.to_string()).collect()),
+    };
+    let sel = LabelSelector {
+        match_labels: Some([("app".to_string(), "web".to_string())].into()),
+        match_expressions: Some(vec![
+            req("tier", "In", &["a", "b"]),
+            req("x", "DoesNotExist", &[]),
+            req("y", "NotIn", &["z"]),
+        ]),
+    };
+    validate(&sel).unwrap();
+    let labels = |kv: &[(&str, &str)]| {
+        Some(
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    };
+    assert!(matches(
+        Some(&sel),
+        labels(&[("app", "web"), ("tier", "a")]).as_ref()
+    ));
+    assert!(!matches(
+        Some(&sel),
+        labels(&[("app", "web"), ("tier", "c")]).as_ref()
+    ));
+    assert!(!matches(
+        Some(&sel),
+        labels(&[("app", "web"), ("tier", "a"), ("x", "1")]).as_ref()
+    ));
+    assert!(!matches(
+        Some(&sel),
+        labels(&[("app", "web"), ("tier", "a"), ("y", "z")]).as_ref()
+    ));
+    assert!(
+        !matches(None, labels(&[("app", "web")]).as_ref()),
+        "nil selector matches nothing"
+    );
+    assert!(
+        matches(Some(&LabelSelector::default()), None),
+        "empty selector matches everything"
+    );
+    assert!(
+        validate(&LabelSelector {
+            match_expressions: Some(vec![req("a", "In", &[])]),
+            ..Default::default()
+        })
+        .is_err()
+    );
+}
