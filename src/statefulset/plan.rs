@@ -41,7 +41,7 @@ use super::retention::{
 };
 use super::revision::{
     apply_revision, equal_revision, hash_revision_data, new_revision, next_revision, raw_data,
-    revision_name, sort_revisions,
+    revision_name, set_matches_latest_existing_revision, sort_revisions,
 };
 use super::status::{apply_counts, complete_rolling_update, count, inconsistent_status};
 use super::{ON_DELETE, PARALLEL, selector};
@@ -59,6 +59,10 @@ pub struct Options {
     pub on_delete_promotes_current_revision: bool,
     /// Gate `PodIndexLabel` (on by default since 1.28): label `apps.kubernetes.io/pod-index`.
     pub pod_index_label: bool,
+    /// Gate `StatefulSetSemanticRevisionComparison` (beta, on by default in 1.35): before
+    /// creating a revision, reuse the latest one if it is semantically the same template
+    /// (`setMatchesLatestExistingRevision`).
+    pub semantic_revision_comparison: bool,
 }
 
 impl Default for Options {
@@ -67,6 +71,7 @@ impl Default for Options {
             max_unavailable_statefulset: false,
             on_delete_promotes_current_revision: false,
             pod_index_label: true,
+            semantic_revision_comparison: true,
         }
     }
 }
@@ -850,6 +855,11 @@ pub fn plan(
             }]],
         });
         r
+    } else if let Some(latest) = owned.last()
+        && opts.semantic_revision_comparison
+        && set_matches_latest_existing_revision(set, &candidate, latest)
+    {
+        latest.clone()
     } else {
         // CreateControllerRevision: on a name clash with different data, collisionCount++.
         let raw = raw_data(&candidate);
@@ -955,7 +965,16 @@ pub fn plan(
             ),
         );
     };
-    counted(&mut status);
+    // `updateStatus(…, pods)` first counts every claimed pod (ordinal −1 ones included); every
+    // later exit recounts over replicas ∪ condemned. Only a set being deleted keeps the former.
+    if deleting {
+        apply_counts(
+            &mut status,
+            count(claimed.iter(), min_ready, now, &current_rev, &update_rev),
+        );
+    } else {
+        counted(&mut status);
+    }
 
     let monotonic = set
         .spec

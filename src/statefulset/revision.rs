@@ -211,8 +211,15 @@ pub fn safe_encode_string(s: &str) -> String {
 
 /// `HashControllerRevision(rev, &collisionCount)`: FNV-1 over raw data ++ decimal probe.
 pub fn hash_revision_data(raw: &str, collision_count: i32) -> String {
+    hash_revision_data_probe(raw, Some(collision_count))
+}
+
+/// `HashControllerRevision(rev, probe)` with an optional probe (`nil` ⇒ nothing appended).
+pub fn hash_revision_data_probe(raw: &str, probe: Option<i32>) -> String {
     let mut bytes = raw.as_bytes().to_vec();
-    bytes.extend_from_slice(collision_count.to_string().as_bytes());
+    if let Some(p) = probe {
+        bytes.extend_from_slice(p.to_string().as_bytes());
+    }
     safe_encode_string(&fnv1_32(&bytes).to_string())
 }
 
@@ -228,8 +235,17 @@ pub fn revision_name(prefix: &str, hash: &str) -> String {
 /// `newRevision(set, revision, &collisionCount)` (`NewControllerRevision`): labels = template
 /// labels + hash label, controller ref to the set, annotations = the set's, name from the hash.
 pub fn new_revision(set: &StatefulSet, revision: i64, collision_count: i32) -> ControllerRevision {
+    new_revision_probe(set, revision, Some(collision_count))
+}
+
+/// `newRevision(set, revision, collisionCount)` with a possibly nil collision count.
+pub fn new_revision_probe(
+    set: &StatefulSet,
+    revision: i64,
+    collision_count: Option<i32>,
+) -> ControllerRevision {
     let data = get_patch(set);
-    let hash = hash_revision_data(&go_json(&data), collision_count);
+    let hash = hash_revision_data_probe(&go_json(&data), collision_count);
     let mut labels: BTreeMap<String, String> = set
         .spec
         .as_ref()
@@ -294,6 +310,23 @@ pub fn sort_revisions(revs: &mut [ControllerRevision]) {
 /// `nextRevision`: max `.revision` + 1 (1 when there is none). `revs` must be sorted.
 pub fn next_revision(revs: &[ControllerRevision]) -> i64 {
     revs.last().map_or(1, |r| r.revision + 1)
+}
+
+/// `setMatchesLatestExistingRevision` (gate StatefulSetSemanticRevisionComparison, beta and on
+/// since 1.35 to mitigate a 1.34 serialisation change): the latest revision, applied back onto
+/// the set and re-defaulted, yields a revision equal to the proposed one. This makes revisions
+/// written by another encoder (an upstream controller) match ours when the template is the same.
+pub fn set_matches_latest_existing_revision(
+    set: &StatefulSet,
+    proposed: &ControllerRevision,
+    latest: &ControllerRevision,
+) -> bool {
+    let Ok(mut latest_set) = apply_revision(set, latest) else {
+        return false;
+    };
+    super::defaults::default_statefulset(&mut latest_set, false);
+    let reconstructed = new_revision_probe(&latest_set, -1, None);
+    equal_revision(proposed, &reconstructed)
 }
 
 /// `ApplyRevision(set, revision)`: the set with the revision's pod template

@@ -468,3 +468,43 @@ fn tutorial_web_manifest_in_apps_v1beta1_runs_in_order() {
         Some("nginx")
     );
 }
+
+/// `setMatchesLatestExistingRevision`: a revision written by another encoder (bytes differ,
+/// same template) is reused instead of starting a rollout; with the gate off a new revision and
+/// a rolling update follow.
+#[test]
+fn semantically_equal_foreign_revision_is_reused() {
+    for gate in [true, false] {
+        let mut h = settled("web", 2);
+        let name = h.status().update_revision.unwrap();
+        // Re-encode the stored revision as an older encoder would: explicit empty/zero fields
+        // that decode to the same template but change the raw bytes.
+        let rev = h.revisions.get_mut(&name).unwrap();
+        let data = &mut rev.data.as_mut().unwrap().0;
+        data["spec"]["template"]["spec"]["containers"][0]["args"] = serde_json::json!([]);
+        data["spec"]["template"]["spec"]["nodeSelector"] = serde_json::json!({});
+        h.opts.semantic_revision_comparison = gate;
+        h.set.metadata.generation = Some(h.set.metadata.generation.unwrap() + 1);
+        let p = h.sync();
+        if gate {
+            assert!(
+                p.summaries().iter().all(|s| !s.contains("revision")),
+                "{:?}",
+                p.summaries()
+            );
+            assert_eq!(h.status().update_revision.as_deref(), Some(name.as_str()));
+        } else {
+            assert!(
+                p.summaries()
+                    .iter()
+                    .any(|s| s.starts_with("create revision"))
+            );
+            h.run_until_settled();
+            assert_eq!(
+                h.deleted,
+                vec!["web-1", "web-0"],
+                "a needless rollout without the gate"
+            );
+        }
+    }
+}
