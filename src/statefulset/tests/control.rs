@@ -589,15 +589,27 @@ fn test_statefulset_control_rolling_update_with_max_unavailable_gate_off() {
     assert_eq!(h.take_deleted(), names("foo", [5]));
 }
 
-/// `…WithMaxUnavailableInOrderedModeVerifyInvariant`: pre-terminating pods count as
-/// unavailable and reduce the deletions to `max(0, 2 - terminatingCount)`. The upstream body is
-/// unverified (ref §8.3); here, per `processReplica` (ref §3.1), a terminating in-range pod blocks
-/// OrderedReady before the update phase, so the reduction is observable with Parallel, and
-/// OrderedReady deletes nothing until the terminations finish.
+/// `…WithMaxUnavailableInOrderedModeVerifyInvariant`: with pods made unavailable (terminating)
+/// at the given ordinals — some below the partition — the update deletes
+/// `max(0, maxUnavailable − unavailable)` pods. Upstream calls the update step directly; through
+/// a whole sync that is what Parallel shows, while OrderedReady's `processReplica` (ref §3.1)
+/// blocks on any terminating in-range pod before the update step, deleting nothing.
 #[test]
 fn test_statefulset_control_rolling_update_with_max_unavailable_in_ordered_mode_verify_invariant() {
+    let cases: [&[usize]; 10] = [
+        &[],
+        &[5],
+        &[3],
+        &[4],
+        &[5, 4],
+        &[5, 3],
+        &[4, 3],
+        &[5, 4, 3],
+        &[2],
+        &[1],
+    ];
     for parallel in [false, true] {
-        for terminating in 0..=3usize {
+        for terminating in cases {
             let opts = Options {
                 max_unavailable_statefulset: true,
                 ..Options::default()
@@ -606,19 +618,19 @@ fn test_statefulset_control_rolling_update_with_max_unavailable_in_ordered_mode_
             h.run_until_settled();
             h.take_deleted();
             h.set_image("foo");
-            for n in 0..terminating {
-                h.set_pod_terminating(&format!("foo-{}", 5 - n));
+            for n in terminating {
+                h.set_pod_terminating(&format!("foo-{n}"));
             }
             h.sync();
-            let want = if parallel || terminating == 0 {
-                2usize.saturating_sub(terminating)
+            let want = if parallel || terminating.is_empty() {
+                2usize.saturating_sub(terminating.len())
             } else {
                 0
             };
             assert_eq!(
                 h.take_deleted().len(),
                 want,
-                "parallel {parallel}, terminating {terminating}"
+                "parallel {parallel}, terminating {terminating:?}"
             );
         }
     }

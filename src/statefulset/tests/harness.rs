@@ -315,6 +315,24 @@ impl Harness {
             .get_or_insert_with(Vec::new)
             .push("test/hold".into());
     }
+    /// Upstream `addTerminatingPod(set, ordinal)`: a Running+Ready pod of the set at `ordinal`
+    /// that is already Terminating (kept by a finalizer).
+    pub fn add_terminating_pod(&mut self, ordinal: i64) -> String {
+        let mut pod = crate::statefulset::identity::new_statefulset_pod(&self.set, ordinal, true);
+        if let Some(rev) = self
+            .set
+            .status
+            .as_ref()
+            .and_then(|s| s.current_revision.clone())
+        {
+            crate::statefulset::identity::set_pod_revision(&mut pod, &rev);
+        }
+        let name = pod.metadata.name.clone().unwrap();
+        self.insert_pod(pod);
+        self.set_pod_ready(&name);
+        self.set_pod_terminating(&name);
+        name
+    }
     pub fn add_finalizer(&mut self, name: &str) {
         self.pod_mut(name)
             .metadata

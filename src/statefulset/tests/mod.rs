@@ -6,6 +6,7 @@
 
 mod behaviour;
 mod control;
+mod controller;
 mod e2e;
 mod harness;
 mod integration;
