@@ -207,43 +207,52 @@ impl Action {
         )
     }
 
-    /// The event upstream records when this write fails (`recordPodEvent`/`recordClaimEvent`
+    /// The events upstream records when this write fails (`recordPodEvent`/`recordClaimEvent`
     /// with an error): reason `Failed<Verb>`, message `<verb> Pod <pod> in StatefulSet <set>
-    /// failed error: <err>`. AlreadyExists on create records nothing.
-    pub fn failure_event(&self, set: &str, err: &ExecError) -> Option<Action> {
-        let (reason, message) = match self {
-            Action::CreatePod(p) if err.kind != ErrorKind::AlreadyExists => (
+    /// failed error: <err>`. A failed claim creation records the claim's event (not for
+    /// AlreadyExists) and then the pod's `create` failure; AlreadyExists on a pod records nothing.
+    pub fn failure_events(&self, set: &str, err: &ExecError) -> Vec<Action> {
+        let warn = |reason: &str, message: String| Action::Event {
+            type_: EventType::Warning,
+            reason: reason.into(),
+            message,
+        };
+        match self {
+            Action::CreatePod(p) if err.kind != ErrorKind::AlreadyExists => vec![warn(
                 "FailedCreate",
                 format!(
                     "create Pod {} in StatefulSet {set} failed error: {err}",
                     obj_name(&p.metadata)
                 ),
-            ),
-            Action::DeletePod { name, .. } => (
+            )],
+            Action::DeletePod { name, .. } => vec![warn(
                 "FailedDelete",
                 format!("delete Pod {name} in StatefulSet {set} failed error: {err}"),
-            ),
-            Action::UpdatePod(p) => (
+            )],
+            Action::UpdatePod(p) => vec![warn(
                 "FailedUpdate",
                 format!(
                     "update Pod {} in StatefulSet {set} failed error: {err}",
                     obj_name(&p.metadata)
                 ),
-            ),
-            Action::CreatePvc { claim, pod } if err.kind != ErrorKind::AlreadyExists => (
-                "FailedCreate",
-                format!(
-                    "create Claim {} for Pod {pod} in StatefulSet {set} failed error: {err}",
-                    obj_name(&claim.metadata)
-                ),
-            ),
-            _ => return None,
-        };
-        Some(Action::Event {
-            type_: EventType::Warning,
-            reason: reason.into(),
-            message,
-        })
+            )],
+            Action::CreatePvc { claim, pod } => {
+                let cname = obj_name(&claim.metadata);
+                let mut out = Vec::new();
+                if err.kind != ErrorKind::AlreadyExists {
+                    out.push(warn(
+                        "FailedCreate",
+                        format!("create Claim {cname} for Pod {pod} in StatefulSet {set} failed error: {err}"),
+                    ));
+                }
+                out.push(warn(
+                    "FailedCreate",
+                    format!("create Pod {pod} in StatefulSet {set} failed error: failed to create PVC {cname}: {err}"),
+                ));
+                out
+            }
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -301,7 +310,8 @@ impl Plan {
     }
 
     /// Apply the plan with upstream's failure semantics (module doc). `apply` performs one write.
-    /// On a failed write the matching failure event (if any) is passed to `apply` too. Returns
+    /// On a failed write the matching failure events ([`Action::failure_events`]) are passed to
+    /// `apply` too. Returns
     /// the failures (empty = the sync succeeded as far as writes go; see also [`Plan::errors`]).
     pub fn execute<F>(&self, mut apply: F) -> Vec<ExecError>
     where
@@ -352,7 +362,7 @@ impl Plan {
                             }
                         }
                         Err(e) => {
-                            if let Some(ev) = action.failure_event(&self.set_name, &e) {
+                            for ev in action.failure_events(&self.set_name, &e) {
                                 let _ = apply(&ev);
                             }
                             errors.push(e);

@@ -10,5 +10,6 @@ mod controller;
 mod e2e;
 mod harness;
 mod integration;
+mod pod_control;
 mod random;
 mod units;
