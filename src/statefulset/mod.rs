@@ -56,6 +56,7 @@ pub use identity::{
     storage_matches,
 };
 pub use plan::{Action, Batch, ErrorKind, EventType, ExecError, Options, Phase, Plan, plan};
+pub use revision::RevisionEncoding;
 
 /// Label carrying the pod's name (`apps.StatefulSetPodNameLabel`).
 pub const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";

@@ -40,8 +40,8 @@ use super::retention::{
     updated_claim_owner_refs,
 };
 use super::revision::{
-    apply_revision, equal_revision, hash_revision_data, new_revision, next_revision, raw_data,
-    revision_name, set_matches_latest_existing_revision, sort_revisions,
+    RevisionEncoding, apply_revision, equal_revision, hash_revision_data, new_revision,
+    next_revision, raw_data, revision_name, set_matches_latest_existing_revision, sort_revisions,
 };
 use super::status::{apply_counts, complete_rolling_update, count, inconsistent_status};
 use super::{ON_DELETE, PARALLEL, selector};
@@ -63,6 +63,8 @@ pub struct Options {
     /// creating a revision, reuse the latest one if it is semantically the same template
     /// (`setMatchesLatestExistingRevision`).
     pub semantic_revision_comparison: bool,
+    /// Which upstream encoding new revisions' data follows (≥ 1.34 by default).
+    pub revision_encoding: RevisionEncoding,
 }
 
 impl Default for Options {
@@ -72,6 +74,7 @@ impl Default for Options {
             on_delete_promotes_current_revision: false,
             pod_index_label: true,
             semantic_revision_comparison: true,
+            revision_encoding: RevisionEncoding::Current,
         }
     }
 }
@@ -844,7 +847,12 @@ pub fn plan(
         .as_ref()
         .and_then(|s| s.collision_count)
         .unwrap_or(0);
-    let candidate = new_revision(set, next_revision(&owned), collision_count);
+    let candidate = new_revision(
+        set,
+        next_revision(&owned),
+        collision_count,
+        opts.revision_encoding,
+    );
     let equal: Vec<usize> = (0..owned.len())
         .filter(|&i| equal_revision(&owned[i], &candidate))
         .collect();
@@ -867,7 +875,7 @@ pub fn plan(
         r
     } else if let Some(latest) = owned.last()
         && opts.semantic_revision_comparison
-        && set_matches_latest_existing_revision(set, &candidate, latest)
+        && set_matches_latest_existing_revision(set, &candidate, latest, opts.revision_encoding)
     {
         latest.clone()
     } else {

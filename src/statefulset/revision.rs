@@ -10,9 +10,11 @@
 //! Revision data is `{"spec":{"template":{…,"$patch":"replace"}}}` encoded like Go's
 //! `json.Marshal` of a `map[string]interface{}`: keys sorted, compact, HTML characters escaped
 //! ([`go_json`]). The template goes through [`go_template_value`], which adds what Go's struct
-//! encoding always emits (`metadata.creationTimestamp: null`, containers' `resources: {}`) and drops
-//! what Go's `omitempty` would drop, so a template defaulted by [`super::defaults`] hashes to the
-//! same name upstream gives it (golden vector `test-c77f6d978`, see the unit test).
+//! encoding always emits (containers' `resources: {}`, and up to 1.33 `metadata.creationTimestamp:
+//! null`, see [`RevisionEncoding`]) and drops what Go's `omitempty` would drop, so a template
+//! defaulted by [`super::defaults`] hashes to the same name upstream gives it: golden vectors
+//! `test-c77f6d978` (1.33) and `test-776999688b` (1.35), and the tutorial manifests, checked
+//! against names computed with k8s.io/kubernetes v1.35.8 (see the unit tests).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -120,30 +122,72 @@ const BOOL_KEYS: &[&str] = &[
     "hostIPC",
     "readOnly",
 ];
+/// Non-pointer integer fields with `omitempty` (dropped when 0). Pointer fields such as
+/// `runAsUser` or `terminationGracePeriodSeconds` keep their 0.
+const ZERO_INT_KEYS: &[&str] = &[
+    "initialDelaySeconds",
+    "timeoutSeconds",
+    "periodSeconds",
+    "successThreshold",
+    "failureThreshold",
+    "hostPort",
+];
+/// String fields without `omitempty` (an empty value is still emitted); every other string
+/// field of the pod template is `omitempty`.
+const KEEP_EMPTY_STRING_KEYS: &[&str] = &[
+    "name",
+    "mountPath",
+    "key",
+    "path",
+    "fieldPath",
+    "topologyKey",
+    "operator",
+    "resource",
+    "server",
+    "type",
+];
 
-fn drop_go_omitempty(v: &mut Value) {
+fn drop_go_omitempty(v: &mut Value, parent: &str) {
     match v {
         Value::Object(m) => {
             m.retain(|k, x| match x {
                 Value::Array(a) => !(a.is_empty() && k != "containers"),
                 Value::Object(o) => !(o.is_empty() && MAP_KEYS.contains(&k.as_str())),
                 Value::Bool(false) => !BOOL_KEYS.contains(&k.as_str()),
+                Value::Number(n) => !(n.as_i64() == Some(0) && ZERO_INT_KEYS.contains(&k.as_str())),
+                // `HTTPHeader.value` has no omitempty; `EnvVar.value` has.
+                Value::String(st) => {
+                    !st.is_empty()
+                        || KEEP_EMPTY_STRING_KEYS.contains(&k.as_str())
+                        || (k == "value" && parent == "httpHeaders")
+                }
                 Value::Null => false,
                 _ => true,
             });
-            for x in m.values_mut() {
-                drop_go_omitempty(x);
+            for (k, x) in m.iter_mut() {
+                drop_go_omitempty(x, k);
             }
         }
-        Value::Array(a) => a.iter_mut().for_each(drop_go_omitempty),
+        Value::Array(a) => a.iter_mut().for_each(|x| drop_go_omitempty(x, parent)),
         _ => {}
     }
 }
 
+/// Which upstream encoding of the pod template revision data follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RevisionEncoding {
+    /// Kubernetes ≥ 1.34: `metav1.Time` is `omitzero`, so no `creationTimestamp` is emitted.
+    #[default]
+    Current,
+    /// Kubernetes ≤ 1.33: `metadata.creationTimestamp: null` is emitted (the reference's golden
+    /// vector `test-c77f6d978`).
+    V1_33,
+}
+
 /// The pod template as Go's `json.Marshal` of the typed struct would render it (see module doc).
-pub fn go_template_value(template: &PodTemplateSpec) -> Value {
+pub fn go_template_value(template: &PodTemplateSpec, encoding: RevisionEncoding) -> Value {
     let mut v = serde_json::to_value(template).unwrap_or(Value::Object(Map::new()));
-    drop_go_omitempty(&mut v);
+    drop_go_omitempty(&mut v, "");
     let obj = v
         .as_object_mut()
         .expect("a PodTemplateSpec encodes as an object");
@@ -151,7 +195,14 @@ pub fn go_template_value(template: &PodTemplateSpec) -> Value {
         .entry("metadata")
         .or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(meta) = meta {
-        meta.entry("creationTimestamp").or_insert(Value::Null);
+        match encoding {
+            RevisionEncoding::V1_33 => {
+                meta.entry("creationTimestamp").or_insert(Value::Null);
+            }
+            RevisionEncoding::Current => {
+                meta.remove("creationTimestamp");
+            }
+        }
     }
     let spec = obj
         .entry("spec")
@@ -170,13 +221,13 @@ pub fn go_template_value(template: &PodTemplateSpec) -> Value {
 }
 
 /// `getPatch(set)`: `{"spec":{"template":{…,"$patch":"replace"}}}`.
-pub fn get_patch(set: &StatefulSet) -> Value {
+pub fn get_patch(set: &StatefulSet, encoding: RevisionEncoding) -> Value {
     let template = set
         .spec
         .as_ref()
         .map(|s| s.template.clone())
         .unwrap_or_default();
-    let mut t = go_template_value(&template);
+    let mut t = go_template_value(&template, encoding);
     if let Value::Object(m) = &mut t {
         m.insert("$patch".into(), Value::String("replace".into()));
     }
@@ -234,8 +285,13 @@ pub fn revision_name(prefix: &str, hash: &str) -> String {
 
 /// `newRevision(set, revision, &collisionCount)` (`NewControllerRevision`): labels = template
 /// labels + hash label, controller ref to the set, annotations = the set's, name from the hash.
-pub fn new_revision(set: &StatefulSet, revision: i64, collision_count: i32) -> ControllerRevision {
-    new_revision_probe(set, revision, Some(collision_count))
+pub fn new_revision(
+    set: &StatefulSet,
+    revision: i64,
+    collision_count: i32,
+    encoding: RevisionEncoding,
+) -> ControllerRevision {
+    new_revision_probe(set, revision, Some(collision_count), encoding)
 }
 
 /// `newRevision(set, revision, collisionCount)` with a possibly nil collision count.
@@ -243,8 +299,9 @@ pub fn new_revision_probe(
     set: &StatefulSet,
     revision: i64,
     collision_count: Option<i32>,
+    encoding: RevisionEncoding,
 ) -> ControllerRevision {
-    let data = get_patch(set);
+    let data = get_patch(set, encoding);
     let hash = hash_revision_data_probe(&go_json(&data), collision_count);
     let mut labels: BTreeMap<String, String> = set
         .spec
@@ -320,12 +377,13 @@ pub fn set_matches_latest_existing_revision(
     set: &StatefulSet,
     proposed: &ControllerRevision,
     latest: &ControllerRevision,
+    encoding: RevisionEncoding,
 ) -> bool {
     let Ok(mut latest_set) = apply_revision(set, latest) else {
         return false;
     };
     super::defaults::default_statefulset(&mut latest_set, false);
-    let reconstructed = new_revision_probe(&latest_set, -1, None);
+    let reconstructed = new_revision_probe(&latest_set, -1, None, encoding);
     equal_revision(proposed, &reconstructed)
 }
 

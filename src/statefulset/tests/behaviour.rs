@@ -239,7 +239,7 @@ fn identity_and_storage_are_repaired_but_not_the_pod_index_label_alone() {
 #[test]
 fn revision_name_collision_bumps_collision_count() {
     let set = new_set("web", 1);
-    let candidate = crate::statefulset::revision::new_revision(&set, 1, 0);
+    let candidate = crate::statefulset::revision::new_revision(&set, 1, 0, Default::default());
     let name = candidate.metadata.name.clone().unwrap();
     let mut h = Harness::new(set);
     // A foreign revision already holds the name with other data.

@@ -318,7 +318,7 @@ fn test_get_pods_for_statefulset_release() {
 #[test]
 fn test_adopt_orphan_revisions() {
     let mut h = Harness::new(new_set("foo", 1));
-    let mut r1 = new_revision(&h.set, 1, 0);
+    let mut r1 = new_revision(&h.set, 1, 0, Default::default());
     r1.metadata.owner_references = None;
     let mut other: StatefulSet = new_set("foo", 1);
     other
@@ -331,7 +331,7 @@ fn test_adopt_orphan_revisions() {
         .unwrap()
         .containers[0]
         .image = Some("x".into());
-    let mut r2 = new_revision(&other, 2, 0);
+    let mut r2 = new_revision(&other, 2, 0, Default::default());
     r2.metadata.owner_references = None;
     r2.metadata
         .labels

@@ -5,7 +5,9 @@ use serde_json::json;
 
 use crate::statefulset::defaults::{default_statefulset, legacy_to_apps_v1};
 use crate::statefulset::identity::parse_name;
-use crate::statefulset::revision::{fnv1_32, get_patch, go_json, hash_revision_data, new_revision};
+use crate::statefulset::revision::{
+    RevisionEncoding, fnv1_32, get_patch, go_json, hash_revision_data, new_revision,
+};
 
 const GOLDEN_RAW: &str = r#"{"spec":{"template":{"$patch":"replace","metadata":{"annotations":{"test":"value"},"creationTimestamp":null,"labels":{"app":"foo"}},"spec":{"containers":[{"image":"test","imagePullPolicy":"Always","name":"test","resources":{},"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File"}],"dnsPolicy":"ClusterFirst","restartPolicy":"Always","schedulerName":"default-scheduler","securityContext":{},"terminationGracePeriodSeconds":30}}}}"#;
 
@@ -35,8 +37,11 @@ fn golden_vector_from_defaulted_manifest() {
     }))
     .unwrap();
     default_statefulset(&mut set, false);
-    assert_eq!(go_json(&get_patch(&set)), GOLDEN_RAW);
-    let rev = new_revision(&set, 1, 0);
+    assert_eq!(
+        go_json(&get_patch(&set, RevisionEncoding::V1_33)),
+        GOLDEN_RAW
+    );
+    let rev = new_revision(&set, 1, 0, RevisionEncoding::V1_33);
     assert_eq!(rev.metadata.name.as_deref(), Some("test-c77f6d978"));
     assert_eq!(
         rev.metadata.labels.as_ref().unwrap()["controller.kubernetes.io/hash"],
@@ -279,3 +284,50 @@ fn label_selector_operators() {
         .is_err()
     );
 }
+
+/// The tutorial manifests hash to the names upstream gives them. Expected names computed with
+/// k8s.io/kubernetes v1.35.8 (`legacyscheme` defaulting, `getPatch`, `HashControllerRevision`);
+/// `web.yaml` is apps/v1beta1, fed to upstream with the selector and OnDelete of that version.
+/// `testdata/seed_statefulsets.json` holds the seeds' StatefulSets as YAML 1.1 (kubectl) reads
+/// them — note `defaultMode: 0755` is octal 493 there, not 755.
+#[test]
+fn seed_manifests_hash_like_upstream() {
+    let seeds: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("testdata/seed_statefulsets.json")).unwrap();
+    let want = [
+        "mysql-5d68c7cc95",
+        "redis-cluster-657f9494c9",
+        "web-7d8f4cbdb5",
+        "zookeeper-5647d9757b",
+    ];
+    assert_eq!(seeds.len(), want.len());
+    for (value, want) in seeds.into_iter().zip(want) {
+        let set = legacy_to_apps_v1(value, false).unwrap();
+        let rev = new_revision(&set, 1, 0, RevisionEncoding::Current);
+        assert_eq!(
+            rev.metadata.name.as_deref(),
+            Some(want),
+            "data: {}",
+            go_json(&rev.data.unwrap().0)
+        );
+    }
+}
+
+/// A template exercising Go's encoding rules (empty maps and lists, `false` on pointer and
+/// non-pointer booleans, HTML escaping in annotations, probes of every kind, projected and
+/// downward-API volumes, a source-less volume, limits without requests, a digest image): the
+/// name upstream (k8s.io/kubernetes v1.35.8) computes for `testdata/stress_statefulset.json`.
+#[test]
+fn stress_template_hashes_like_upstream() {
+    let value: serde_json::Value =
+        serde_json::from_str(include_str!("testdata/stress_statefulset.json")).unwrap();
+    let set = legacy_to_apps_v1(value, false).unwrap();
+    let rev = new_revision(&set, 1, 0, RevisionEncoding::Current);
+    assert_eq!(
+        rev.metadata.name.as_deref(),
+        Some(STRESS_UPSTREAM_NAME),
+        "data: {}",
+        go_json(&rev.data.as_ref().unwrap().0)
+    );
+}
+const STRESS_UPSTREAM_NAME: &str = "stress-685cb7777b";
