@@ -211,7 +211,7 @@ impl Action {
     }
 
     /// The events upstream records when this write fails (`recordPodEvent`/`recordClaimEvent`
-    /// with an error): reason `Failed<Verb>`, message `<verb> Pod <pod> in StatefulSet <set>
+    /// with an error): reason `Failed<Verb>`, message `<Verb> Pod <pod> in StatefulSet <set>
     /// failed error: <err>`. A failed claim creation records the claim's event (not for
     /// AlreadyExists) and then the pod's `create` failure; AlreadyExists on a pod records nothing.
     pub fn failure_events(&self, set: &str, err: &ExecError) -> Vec<Action> {
@@ -224,18 +224,18 @@ impl Action {
             Action::CreatePod(p) if err.kind != ErrorKind::AlreadyExists => vec![warn(
                 "FailedCreate",
                 format!(
-                    "create Pod {} in StatefulSet {set} failed error: {err}",
+                    "Create Pod {} in StatefulSet {set} failed error: {err}",
                     obj_name(&p.metadata)
                 ),
             )],
             Action::DeletePod { name, .. } => vec![warn(
                 "FailedDelete",
-                format!("delete Pod {name} in StatefulSet {set} failed error: {err}"),
+                format!("Delete Pod {name} in StatefulSet {set} failed error: {err}"),
             )],
             Action::UpdatePod(p) => vec![warn(
                 "FailedUpdate",
                 format!(
-                    "update Pod {} in StatefulSet {set} failed error: {err}",
+                    "Update Pod {} in StatefulSet {set} failed error: {err}",
                     obj_name(&p.metadata)
                 ),
             )],
@@ -245,12 +245,12 @@ impl Action {
                 if err.kind != ErrorKind::AlreadyExists {
                     out.push(warn(
                         "FailedCreate",
-                        format!("create Claim {cname} for Pod {pod} in StatefulSet {set} failed error: {err}"),
+                        format!("Create Claim {cname} for Pod {pod} in StatefulSet {set} failed error: {err}"),
                     ));
                 }
                 out.push(warn(
                     "FailedCreate",
-                    format!("create Pod {pod} in StatefulSet {set} failed error: failed to create PVC {cname}: {err}"),
+                    format!("Create Pod {pod} in StatefulSet {set} failed error: failed to create PVC {cname}: {err}"),
                 ));
                 out
             }
@@ -394,7 +394,14 @@ fn event(reason: &str, message: String) -> Action {
     }
 }
 
-/// `recordPodEvent(verb, set, pod, nil)`.
+/// `cases.Title(verb)`: upstream (≥ 1.31) capitalises the verb in event messages.
+fn title(verb: &str) -> String {
+    let mut c = verb.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// `recordPodEvent(verb, set, pod, nil)`: `Successful<Verb>`, `<Verb> Pod <pod> in StatefulSet
+/// <set> successful`.
 fn pod_event(verb: &str, set: &str, pod: &str) -> Action {
     let reason = match verb {
         "create" => "SuccessfulCreate",
@@ -403,7 +410,7 @@ fn pod_event(verb: &str, set: &str, pod: &str) -> Action {
     };
     event(
         reason,
-        format!("{verb} Pod {pod} in StatefulSet {set} successful"),
+        format!("{} Pod {pod} in StatefulSet {set} successful", title(verb)),
     )
 }
 
@@ -449,7 +456,7 @@ impl Ctx<'_> {
                     out.push(event(
                         "SuccessfulCreate",
                         format!(
-                            "create Claim {cname} Pod {pod_name} in StatefulSet {} success",
+                            "Create Claim {cname} Pod {pod_name} in StatefulSet {} success",
                             self.name
                         ),
                     ));
@@ -513,7 +520,7 @@ impl Ctx<'_> {
                 type_: EventType::Warning,
                 reason: "FailedCreate".into(),
                 message: format!(
-                    "create Pod {pod_name} in StatefulSet {} failed error: {msg}",
+                    "Create Pod {pod_name} in StatefulSet {} failed error: {msg}",
                     self.name
                 ),
             });
@@ -601,7 +608,7 @@ impl Ctx<'_> {
                     type_: EventType::Warning,
                     reason: "FailedUpdate".into(),
                     message: format!(
-                        "update Pod {} in StatefulSet {} failed error: {msg}",
+                        "Update Pod {} in StatefulSet {} failed error: {msg}",
                         obj_name(&copy.metadata),
                         self.name
                     ),

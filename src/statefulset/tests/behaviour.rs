@@ -412,11 +412,11 @@ fn events_use_upstream_reasons_and_messages() {
         vec![
             (
                 "SuccessfulCreate",
-                "create Claim datadir-web-0 Pod web-0 in StatefulSet web success"
+                "Create Claim datadir-web-0 Pod web-0 in StatefulSet web success"
             ),
             (
                 "SuccessfulCreate",
-                "create Pod web-0 in StatefulSet web successful"
+                "Create Pod web-0 in StatefulSet web successful"
             ),
         ]
     );
@@ -424,7 +424,7 @@ fn events_use_upstream_reasons_and_messages() {
     h.sync();
     assert_eq!(
         h.events.last().unwrap().2,
-        "delete Pod web-0 in StatefulSet web successful"
+        "Delete Pod web-0 in StatefulSet web successful"
     );
 }
 

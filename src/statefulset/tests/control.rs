@@ -165,7 +165,7 @@ fn recreates_terminal_pod(failed: bool, delete_failure: bool) {
             assert!(h.pods.contains_key("foo-0"), "delete failed, pod kept");
             assert!(h.events.iter().any(|(_, r, m)| r == "FailedDelete"
                 && m.starts_with(
-                    "delete Pod foo-0 in StatefulSet foo failed error: injected failure"
+                    "Delete Pod foo-0 in StatefulSet foo failed error: injected failure"
                 )));
         }
         let p = h.sync();
@@ -217,7 +217,7 @@ fn test_statefulset_control_create_pod_failure() {
         assert_status(h, 3, 3, 3);
         assert!(h.events.iter().any(|(_, r, m)| r == "FailedCreate"
             && m.starts_with(
-                "create Pod foo-2 in StatefulSet foo failed error: injected failure"
+                "Create Pod foo-2 in StatefulSet foo failed error: injected failure"
             )));
         assert_eq!(h.created, names("foo", 0..3));
     });
@@ -250,7 +250,7 @@ fn test_statefulset_control_update_pod_failure() {
             "foo-0"
         );
         assert!(h.events.iter().any(|(_, r, m)| r == "SuccessfulUpdate"
-            && m == "update Pod foo-0 in StatefulSet foo successful"));
+            && m == "Update Pod foo-0 in StatefulSet foo successful"));
         h.check_identity = true;
         h.check_state();
     });
