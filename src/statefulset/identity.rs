@@ -436,7 +436,8 @@ pub fn is_unavailable(pod: &Pod, min_ready_seconds: i64, now: Timestamp) -> bool
 }
 
 /// When a pod's readiness flips to Ready and `minReadySeconds > 0`, upstream's pod-update handler
-/// also enqueues the set after `minReadySeconds + 1s` (ref §2). Drivers call this on pod updates.
+/// also enqueues the set after `minReadySeconds` (1.35 `updatePod`; older versions added 1 s).
+/// Drivers call this on pod updates.
 pub fn requeue_after_pod_update(
     set: &StatefulSet,
     old: &Pod,
@@ -444,5 +445,5 @@ pub fn requeue_after_pod_update(
 ) -> Option<std::time::Duration> {
     let m = min_ready_seconds(set);
     (m > 0 && !is_pod_ready(old) && is_pod_ready(new))
-        .then(|| std::time::Duration::from_secs(m as u64 + 1))
+        .then(|| std::time::Duration::from_secs(m as u64))
 }

@@ -290,8 +290,9 @@ pub struct Plan {
     /// ends before status is computed (invalid selector, revision adoption refused, bad revision
     /// data). `conditions` is always empty: upstream's fresh status overwrites them.
     pub status: Option<StatefulSetStatus>,
-    /// Upstream: after a successful sync with `minReadySeconds > 0` and
-    /// `availableReplicas != spec.replicas`, requeue after `minReadySeconds`.
+    /// Upstream (1.35 `syncStatefulSet`): after a successful sync with `minReadySeconds > 0`
+    /// and `readyReplicas != availableReplicas`, requeue when the next Ready pod becomes
+    /// available (`FindMinNextPodAvailabilityCheck`), or after `minReadySeconds`.
     pub requeue_after: Option<Duration>,
     /// Errors the planner already knows the sync ends with (e.g. `pvc … is being deleted`,
     /// invalid selector); upstream would requeue with rate limiting (except invalid selectors).
@@ -397,7 +398,9 @@ fn event(reason: &str, message: String) -> Action {
 /// `cases.Title(verb)`: upstream (≥ 1.31) capitalises the verb in event messages.
 fn title(verb: &str) -> String {
     let mut c = verb.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// `recordPodEvent(verb, set, pod, nil)`: `Successful<Verb>`, `<Verb> Pod <pod> in StatefulSet
@@ -701,6 +704,26 @@ fn error_plan(set: &StatefulSet, batches: Vec<Batch>, error: String) -> Plan {
         requeue_after: None,
         errors: vec![error],
     }
+}
+
+/// `nextPodAvailabilityCheck`: time until a Ready pod's `lastTransitionTime + minReadySeconds`.
+fn next_pod_availability_check(pod: &Pod, min_ready: i64, now: Timestamp) -> Option<Duration> {
+    if !identity::is_pod_ready(pod) || min_ready <= 0 {
+        return None;
+    }
+    let c = pod
+        .status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready")?;
+    let t = c.last_transition_time.as_ref()?.0;
+    let next = t + k8s_openapi::jiff::SignedDuration::from_secs(min_ready);
+    let d = next.duration_since(now);
+    d.is_positive()
+        .then(|| Duration::try_from(d).ok())
+        .flatten()
 }
 
 /// `GetScaledValueFromIntOrPercent(maxUnavailable or 1, replicas, roundUp=false)`, clamped ≥ 1.
@@ -1165,9 +1188,17 @@ pub fn plan(
             groups: finally,
         });
     }
-    let available = i64::from(status.available_replicas.unwrap_or(0));
-    let requeue_after = (min_ready > 0 && available != spec_replicas(set))
-        .then(|| Duration::from_secs(min_ready as u64));
+    // syncStatefulSet (1.35): with minReadySeconds and ready != available, requeue when the
+    // first Ready pod becomes available (`FindMinNextPodAvailabilityCheck`), else after
+    // minReadySeconds.
+    let requeue_after =
+        (min_ready > 0 && status.ready_replicas != status.available_replicas).then(|| {
+            claimed
+                .iter()
+                .filter_map(|p| next_pod_availability_check(p, min_ready, now))
+                .min()
+                .unwrap_or(Duration::from_secs(min_ready as u64))
+        });
     Plan {
         namespace: ns,
         set_name: name,

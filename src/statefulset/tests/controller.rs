@@ -452,3 +452,32 @@ fn test_stale_owner_ref_on_scaleup() {
         }
     }
 }
+
+/// 1.35 `syncStatefulSet`: the requeue targets the first Ready pod to become available
+/// (`FindMinNextPodAvailabilityCheck`), not a flat minReadySeconds.
+#[test]
+fn test_statefulset_requeue_at_next_pod_availability() {
+    let mut h = with_min_ready(2, 60);
+    up_ready_since(&mut h, 0);
+    h.set_pod_ready_since("foo-0", 50);
+    h.set_pod_ready_since("foo-1", 10);
+    let p = h.sync();
+    assert_eq!(p.requeue_after, Some(std::time::Duration::from_secs(10)));
+    h.advance(10);
+    let p = h.sync();
+    assert_eq!(p.requeue_after, Some(std::time::Duration::from_secs(40)));
+    h.advance(41);
+    let p = h.sync();
+    assert_eq!(p.requeue_after, None, "all available");
+    let old = h.pod("foo-0").clone();
+    h.set_pod_unready("foo-0");
+    let unready = h.pod("foo-0").clone();
+    assert_eq!(
+        crate::statefulset::requeue_after_pod_update(&h.set, &unready, &old),
+        Some(std::time::Duration::from_secs(60))
+    );
+    assert_eq!(
+        crate::statefulset::requeue_after_pod_update(&h.set, &old, &unready),
+        None
+    );
+}
