@@ -27,3 +27,4 @@ pub mod manifest;
 pub mod metrics;
 pub mod run;
 pub mod source;
+pub mod statefulset;
