@@ -28,3 +28,4 @@ pub mod metrics;
 pub mod run;
 pub mod source;
 pub mod statefulset;
+pub mod synthetic;

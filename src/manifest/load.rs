@@ -114,9 +114,19 @@ fn looks_like_json(text: &str) -> bool {
 
 fn yaml_options() -> serde_saphyr::Options {
     // As kubectl reads YAML (go-yaml v2, YAML 1.1 scalars): `0755` is octal, yes/no are booleans.
+    // serde-saphyr's default budget (250k nodes, 1k documents) guards against YAML
+    // bombs but rejects a real cluster dump (10k pods ≈ 400k nodes). Manifests are
+    // local files the operator chose, so the caps are raised to what a 100k-object
+    // dump needs; the input-size cap (256 MiB) and alias limits stay.
     serde_saphyr::options! {
         legacy_octal_numbers: true,
         with_snippet: false,
+        budget: serde_saphyr::budget! {
+            max_nodes: 50_000_000,
+            max_events: 200_000_000,
+            max_documents: 1_000_000,
+            max_total_scalar_bytes: 256 * 1024 * 1024,
+        },
     }
 }
 
