@@ -510,3 +510,22 @@ fn semantically_equal_foreign_revision_is_reused() {
         }
     }
 }
+
+/// Empty slots are not materialised: an OrderedReady set with an absurd `replicas` plans its one
+/// creation without allocating per slot (a user cannot make the planner exhaust memory).
+#[test]
+fn huge_replica_count_ordered_ready_plans_one_creation() {
+    let mut h = Harness::new(new_set("web", i32::MAX));
+    let p = h.sync();
+    assert_eq!(
+        p.summaries()[..3],
+        [
+            "create revision ".to_string() + &h.status().update_revision.unwrap(),
+            "create pvc datadir-web-0".into(),
+            "create pod web-0".into()
+        ]
+    );
+    h.ready_all_pending();
+    h.sync();
+    assert_eq!(h.created, vec!["web-0", "web-1"]);
+}
