@@ -33,6 +33,11 @@
 //! }
 //! ```
 //!
+//! Versions: the semantics are those of the reference, checked where it was unsure against
+//! k8s.io/kubernetes v1.35.8 (`pkg/controller/statefulset`): `isUnavailable`, the 1.35 requeue
+//! rules, `StatefulSetSemanticRevisionComparison`, capitalised event verbs, and the ≥ 1.34
+//! revision encoding (see [`RevisionEncoding`]). Gates: [`Options`].
+//!
 //! Driver duties the planner cannot do: the API server's part of a write (Pending phase on pod
 //! creation, UIDs, name uniqueness ⇒ `AlreadyExists`), the live re-read of the set before an
 //! adoption (`RecheckDeletionTimestamp`), garbage collection of dependents, and the pod-update

@@ -638,6 +638,56 @@ impl Ctx<'_> {
     }
 }
 
+/// The in-range slots `replicas[0..len)` of `updateStatefulSet`, kept sparse: an empty slot's
+/// uncreated placeholder (`newVersionedStatefulSetPod`) is only built when looked at, so a huge
+/// `replicas` with few pods costs what its pods cost.
+struct Replicas<'a> {
+    len: usize,
+    start: i64,
+    slots: BTreeMap<usize, Pod>,
+    current_set: &'a StatefulSet,
+    update_set: &'a StatefulSet,
+    current_rev: &'a str,
+    update_rev: &'a str,
+    pod_index_label: bool,
+}
+
+impl Replicas<'_> {
+    /// `replicas[i]`: the claimed pod, or the placeholder for the empty slot.
+    fn get(&self, i: usize) -> std::borrow::Cow<'_, Pod> {
+        match self.slots.get(&i) {
+            Some(p) => std::borrow::Cow::Borrowed(p),
+            None => std::borrow::Cow::Owned(new_versioned_pod(
+                self.current_set,
+                self.update_set,
+                self.current_rev,
+                self.update_rev,
+                self.start + i as i64,
+                self.pod_index_label,
+            )),
+        }
+    }
+
+    /// Index of the first unavailable slot (an empty slot's placeholder is unavailable).
+    fn first_unavailable(&self, min_ready: i64, now: Timestamp) -> Option<usize> {
+        (0..self.len).find(|i| {
+            self.slots
+                .get(i)
+                .is_none_or(|p| is_unavailable(p, min_ready, now))
+        })
+    }
+
+    /// Unavailable slots, placeholders included.
+    fn count_unavailable(&self, min_ready: i64, now: Timestamp) -> usize {
+        (self.len - self.slots.len())
+            + self
+                .slots
+                .values()
+                .filter(|p| is_unavailable(p, min_ready, now))
+                .count()
+    }
+}
+
 /// `runForAll` over slot results computed lazily by `f`: monotonic ⇒ one batch per slot, stop at
 /// the first exit/error; Parallel ⇒ `slowStartBatch(1, n)`, stop after a batch with an error.
 /// Returns `(batches, should_exit, errors)`.
@@ -953,7 +1003,9 @@ pub fn plan(
     let min_ready = min_ready_seconds(set);
     let replica_count = spec_replicas(set).max(0);
     let start = start_ordinal(set);
-    let mut slots: Vec<Option<Pod>> = vec![None; replica_count as usize];
+    // Partition (ref §2 step 3): in range ⇒ its slot (a later pod wins a shared slot); valid
+    // ordinal out of range ⇒ condemned; ordinal −1 ⇒ ignored.
+    let mut slots: BTreeMap<usize, Pod> = BTreeMap::new();
     let mut condemned: Vec<Pod> = Vec::new();
     for pod in &claimed {
         let ord = get_ordinal(pod);
@@ -961,31 +1013,24 @@ pub fn plan(
             continue;
         }
         if ord >= start && ord < start + replica_count {
-            slots[(ord - start) as usize] = Some(pod.clone());
+            slots.insert((ord - start) as usize, pod.clone());
         } else {
             condemned.push(pod.clone());
         }
     }
-    let replicas: Vec<Pod> = slots
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            p.unwrap_or_else(|| {
-                new_versioned_pod(
-                    &current_set,
-                    &update_set,
-                    &current_rev,
-                    &update_rev,
-                    start + i as i64,
-                    opts.pod_index_label,
-                )
-            })
-        })
-        .collect();
+    let replicas = Replicas {
+        len: replica_count as usize,
+        start,
+        slots,
+        current_set: &current_set,
+        update_set: &update_set,
+        current_rev: &current_rev,
+        update_rev: &update_rev,
+        pod_index_label: opts.pod_index_label,
+    };
     condemned.sort_by_key(|p| std::cmp::Reverse(get_ordinal(p)));
     let first_unavailable: Option<(bool, usize)> = replicas
-        .iter()
-        .position(|p| is_unavailable(p, min_ready, now))
+        .first_unavailable(min_ready, now)
         .map(|i| (false, i))
         .or_else(|| {
             condemned
@@ -1005,7 +1050,7 @@ pub fn plan(
         apply_counts(
             status,
             count(
-                replicas.iter().chain(condemned.iter()),
+                replicas.slots.values().chain(condemned.iter()),
                 min_ready,
                 now,
                 &current_rev,
@@ -1048,8 +1093,8 @@ pub fn plan(
     if !deleting {
         'pods: {
             // runForAll(replicas, processReplica)
-            let (b, exit, errs) = run_for_all(replicas.len(), monotonic, |i| {
-                ctx.process_replica(&replicas[i])
+            let (b, exit, errs) = run_for_all(replicas.len, monotonic, |i| {
+                ctx.process_replica(&replicas.get(i))
             });
             batches.extend(b);
             errors.extend(errs);
@@ -1111,14 +1156,11 @@ pub fn plan(
                 match max_unavailable(set) {
                     Err(e) => errors.push(e),
                     Ok(max) => {
-                        let unavailable = replicas
-                            .iter()
-                            .filter(|p| is_unavailable(p, min_ready, now))
-                            .count() as i64;
+                        let unavailable = replicas.count_unavailable(min_ready, now) as i64;
                         if unavailable < max {
-                            let mut target = replicas.len() as i64 - 1;
+                            let mut target = replicas.len as i64 - 1;
                             while target >= update_min && i64::from(dec) < max - unavailable {
-                                let pod = &replicas[target as usize];
+                                let pod = &replicas.get(target as usize);
                                 if get_pod_revision(pod) != update_rev && !is_terminating(pod) {
                                     ctx.delete_pod(pod, true, &mut deletes);
                                     dec += 1;
@@ -1129,9 +1171,9 @@ pub fn plan(
                     }
                 }
             } else {
-                let mut target = replicas.len() as i64 - 1;
+                let mut target = replicas.len as i64 - 1;
                 while target >= update_min {
-                    let pod = &replicas[target as usize];
+                    let pod = &replicas.get(target as usize);
                     if get_pod_revision(pod) != update_rev && !is_terminating(pod) {
                         ctx.delete_pod(pod, true, &mut deletes);
                         dec += 1;

@@ -428,15 +428,17 @@ fn events_use_upstream_reasons_and_messages() {
     );
 }
 
-/// The "StatefulSet Basics" tutorial manifest (apps/v1beta1, no selector) from the seeds.
+/// The "StatefulSet Basics" tutorial manifest (`seeds/web.yaml`: apps/v1beta1, no selector).
 #[test]
 fn tutorial_web_manifest_in_apps_v1beta1_runs_in_order() {
-    let text = include_str!("../../../../shared/fixtures/seeds/web.yaml");
-    let doc = text
-        .split("\n---\n")
-        .find(|d| d.contains("kind: StatefulSet"))
+    // `testdata/seed_statefulsets.json` holds the seeds' StatefulSets (see units.rs).
+    let seeds: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("testdata/seed_statefulsets.json")).unwrap();
+    let value = seeds
+        .into_iter()
+        .find(|s| s["metadata"]["name"] == "web")
         .unwrap();
-    let value: serde_json::Value = serde_saphyr::from_str(doc).unwrap();
+    assert_eq!(value["apiVersion"], "apps/v1beta1");
     let mut set = legacy_to_apps_v1(value, false).unwrap();
     set.metadata.namespace = Some("default".into());
     set.metadata.uid = Some(SET_UID.into());
@@ -507,4 +509,23 @@ fn semantically_equal_foreign_revision_is_reused() {
             );
         }
     }
+}
+
+/// Empty slots are not materialised: an OrderedReady set with an absurd `replicas` plans its one
+/// creation without allocating per slot (a user cannot make the planner exhaust memory).
+#[test]
+fn huge_replica_count_ordered_ready_plans_one_creation() {
+    let mut h = Harness::new(new_set("web", i32::MAX));
+    let p = h.sync();
+    assert_eq!(
+        p.summaries()[..3],
+        [
+            "create revision ".to_string() + &h.status().update_revision.unwrap(),
+            "create pvc datadir-web-0".into(),
+            "create pod web-0".into()
+        ]
+    );
+    h.ready_all_pending();
+    h.sync();
+    assert_eq!(h.created, vec!["web-0", "web-1"]);
 }

@@ -9,9 +9,11 @@
 //!   name, and no two live pods of the set ever share an ordinal;
 //! - **monotonic creation** (OrderedReady): pod N is created only when every in-range pod below N
 //!   exists, is not terminating, Running+Ready and Available; at most one creation and (gate off)
-//!   one deletion per sync; with [`Harness::strict`] the state check of upstream's
-//!   `assertMonotonicInvariants` too (sorted ordinals contiguous from start, no pod Ready while
-//!   its predecessor is not);
+//!   one deletion per sync. With [`Harness::strict`] also upstream's state form
+//!   (`assertMonotonicInvariants`: sorted ordinals contiguous from start, no pod Ready while its
+//!   predecessor is not) — on in the creation/scaling scenarios; it cannot hold in scenarios
+//!   whose script itself deletes pods or breaks readiness (rolling updates, e2e probes), which
+//!   is why the per-write form above is the one every test runs;
 //! - **reverse-ordinal termination**: a condemned pod is deleted only when no condemned pod
 //!   with a higher ordinal remains (OrderedReady: not even terminating; Parallel: not live);
 //!   a rolling-update deletion targets the highest-ordinal pod ≥ partition not at the update
