@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// UDP worker threads per listen address (one SO_REUSEPORT socket each); default: CPU count.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub udp_workers: Option<u16>,
+    /// Serve the manifests as a static snapshot of a cluster (e.g. a `kubectl get -o yaml`
+    /// dump): Services, EndpointSlices, Endpoints and Pods as written, no controller.
+    #[arg(long)]
+    pub replay: bool,
     /// Upstream resolver for names outside the cluster zones (`IP` or `IP:PORT`); repeatable.
     /// Without one, such names are REFUSED.
     #[arg(long = "upstream", value_parser = parse_upstream)]
