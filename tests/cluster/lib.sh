@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 
 die() { echo "ERROR: $*" >&2; exit 1; }
-log() { echo "[$(date -u +%T)] $*"; }
+log() { echo "[$(date -u +%T)] $*" >&2; }
 
 CLUSTER_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
