@@ -74,8 +74,8 @@ check_sts() {
   fi
   for i in $(seq 0 $((n - 1))); do
     local pod="$sts-$i" ip ready fqdn
-    ip="$(kc -n "$ns" get pod "$pod" -o jsonpath='{.status.podIP}')"
-    ready="$(kc -n "$ns" get pod "$pod" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')"
+    ip="$(kc -n "$ns" get pod "$pod" -o jsonpath='{.status.podIP}' || true)"
+    ready="$(kc -n "$ns" get pod "$pod" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' || true)"
     case "$ip" in
       10.244.*) ;;
       *) fail "$ns/$pod: podIP '$ip' is not from the KWOK pod CIDR 10.244.0.0/16"; continue ;;
@@ -106,8 +106,8 @@ check_sts() {
   done
   # headless service name: one A per ready pod
   local want sel
-  sel="$(kc -n "$ns" get sts "$sts" -o go-template='{{range $k,$v := .spec.selector.matchLabels}}{{$k}}={{$v}},{{end}}')"
-  want="$(kc -n "$ns" get pods -l "${sel%,}" -o jsonpath='{range .items[*]}{.status.podIP}{"\n"}{end}' | sort)"
+  sel="$(kc -n "$ns" get sts "$sts" -o go-template='{{range $k,$v := .spec.selector.matchLabels}}{{$k}}={{$v}},{{end}}' || true)"
+  want="$(kc -n "$ns" get pods -l "${sel%,}" -o jsonpath='{range .items[*]}{.status.podIP}{"\n"}{end}' | sort || true)"
   if eventually 15 dns_is "$svc.$ns.svc.cluster.local" A "$want"; then
     pass "$svc.$ns.svc.cluster.local A = $(echo "$want" | tr '\n' ' ')"
   else
@@ -118,7 +118,7 @@ check_sts() {
 # check_clusterip NS SVC : A record = spec.clusterIP
 check_clusterip() {
   local ns="$1" svc="$2" cip
-  cip="$(kc -n "$ns" get svc "$svc" -o jsonpath='{.spec.clusterIP}')"
+  cip="$(kc -n "$ns" get svc "$svc" -o jsonpath='{.spec.clusterIP}' || true)"
   if eventually 15 dns_is "$svc.$ns.svc.cluster.local" A "$cip"; then
     pass "$svc.$ns.svc.cluster.local A = ClusterIP $cip"
   else
@@ -142,8 +142,8 @@ echo "   and apps/v1 requires spec.selector, which v1beta1 defaulted from the te
 if apply "$DIR/web.v1.yaml"; then
   check_sts default web nginx 2
   # the issue's "done when" line, verbatim
-  ip="$(kc get pod web-0 -o jsonpath='{.status.podIP}')"
-  ans="$(dig @127.0.0.1 -p "$COREDNS_PORT" web-0.nginx.default.svc.cluster.local +short)"
+  ip="$(kc get pod web-0 -o jsonpath='{.status.podIP}' || true)"
+  ans="$(dig @127.0.0.1 -p "$COREDNS_PORT" web-0.nginx.default.svc.cluster.local +short || true)"
   echo "  kubectl get pod web-0 -o jsonpath={.status.podIP}          -> $ip"
   echo "  dig @127.0.0.1 -p $COREDNS_PORT web-0.nginx.default.svc.cluster.local +short -> $ans"
   if [ -n "$ip" ] && [ "$ans" = "$ip" ]; then pass "done-when: web-0 answers with its KWOK pod IP"; else fail "done-when: '$ans' != '$ip'"; fi
@@ -195,6 +195,81 @@ else
   fi
 fi
 if kc get statefulset kubia >/dev/null 2>&1; then fail "statefulset kubia exists"; else pass "no statefulset kubia was created"; fi
+
+echo "== compare.py self-test (CoreDNS vs CoreDNS; ordinal's cluster mode has not landed yet,"
+echo "   so ordinal-vs-CoreDNS diffing is pending)"
+# start_peer NAME PORT KUBERNETES-OPTIONS... : a second CoreDNS on the same cluster
+start_peer() {
+  local name="$1" port="$2"; shift 2
+  {
+    echo ".:$port {"; echo "    bind 127.0.0.1"; echo "    errors"
+    echo "    kubernetes cluster.local in-addr.arpa ip6.arpa {"
+    echo "        kubeconfig $KUBECONFIG ordinal"
+    local o; for o in "$@"; do echo "        $o"; done
+    echo "    }"; echo "}"
+  } >"$DIR/Corefile.$name"
+  setsid "$ORDINAL_CLUSTER_BIN/coredns" -conf "$DIR/Corefile.$name" >"$DIR/logs/$name.log" 2>&1 </dev/null &
+  echo "$name $!" >>"$DIR/pids"
+  # no ready plugin here: wait until the kubernetes plugin has synced (SERVFAIL before)
+  if ! eventually 30 bash -c 'dig @127.0.0.1 -p "$0" +time=1 +tries=1 kubernetes.default.svc.cluster.local A | grep -q "status: NOERROR"' "$port"; then
+    fail "$name (CoreDNS on 127.0.0.1:$port) did not start; log $DIR/logs/$name.log:"; tail -n 20 "$DIR/logs/$name.log"
+    return 1
+  fi
+}
+read -r PEER_B PEER_C <<<"$SPARE_PORTS"
+dyn=()
+for p in web-0 web-1; do
+  ip="$(kc get pod "$p" -o jsonpath='{.status.podIP}' 2>/dev/null || true)"
+  [ -n "$ip" ] || continue
+  dyn+=("$(echo "$ip" | awk -F. '{print $4"."$3"."$2"."$1".in-addr.arpa"}')" PTR "${ip//./-}.default.pod.cluster.local" A)
+done
+Q="$HERE/dns/queries-seeds.txt"
+CMP="$HERE/compare.py"
+if start_peer coredns-b "$PEER_B" "pods insecure" "ttl 5" && start_peer coredns-c "$PEER_C" "pods disabled" "ttl 30"; then
+  if "$CMP" -q "127.0.0.1:$COREDNS_PORT" "127.0.0.1:$PEER_B" --queries "$Q" "${dyn[@]}" >"$DIR/logs/compare-same.txt" 2>&1; then
+    pass "compare.py: CoreDNS vs an identically configured CoreDNS: $(tail -n 1 "$DIR/logs/compare-same.txt")"
+  else
+    fail "compare.py: identical CoreDNS instances differ:"; cat "$DIR/logs/compare-same.txt"
+  fi
+  if "$CMP" -q "127.0.0.1:$COREDNS_PORT" "127.0.0.1:$PEER_B" --tcp --queries "$Q" >"$DIR/logs/compare-tcp.txt" 2>&1; then
+    pass "compare.py over TCP: $(tail -n 1 "$DIR/logs/compare-tcp.txt")"
+  else
+    fail "compare.py over TCP:"; cat "$DIR/logs/compare-tcp.txt"
+  fi
+  # ttl 5 vs ttl 30: equal unless --ttl
+  if "$CMP" -q "127.0.0.1:$COREDNS_PORT" "127.0.0.1:$PEER_C" web-0.nginx.default.svc.cluster.local A >/dev/null 2>&1 \
+     && ! "$CMP" -q --ttl "127.0.0.1:$COREDNS_PORT" "127.0.0.1:$PEER_C" web-0.nginx.default.svc.cluster.local A >/dev/null 2>&1; then
+    pass "compare.py ignores TTLs by default and reports them with --ttl"
+  else
+    fail "compare.py TTL handling"
+  fi
+  # pods insecure vs pods disabled: a real difference, then the same difference allow-listed
+  rc=0 rc2=0 rc3=0
+  podq=(10-244-0-1.default.pod.cluster.local A)
+  [ "${#dyn[@]}" -ge 4 ] && podq=("${dyn[2]}" A)
+  "$CMP" "127.0.0.1:$COREDNS_PORT" "127.0.0.1:$PEER_C" "${podq[@]}" >"$DIR/logs/compare-diff.txt" 2>&1 || rc=$?
+  printf '# B runs with "pods disabled": pod-IP names are NXDOMAIN there on purpose (self-test)\n*.pod.cluster.local A rcode\n*.pod.cluster.local A answer\n*.pod.cluster.local A authority\n' >"$DIR/allow-selftest.txt"
+  "$CMP" --allow "$DIR/allow-selftest.txt" "127.0.0.1:$COREDNS_PORT" "127.0.0.1:$PEER_C" "${podq[@]}" >"$DIR/logs/compare-allowed.txt" 2>&1 || rc2=$?
+  printf '*.pod.cluster.local A rcode\n' >"$DIR/allow-unjustified.txt"
+  "$CMP" --allow "$DIR/allow-unjustified.txt" "127.0.0.1:$COREDNS_PORT" "127.0.0.1:$PEER_C" "${podq[@]}" >"$DIR/logs/compare-unjustified.txt" 2>&1 || rc3=$?
+  if [ "$rc" = 1 ] && [ "$rc2" = 0 ] && [ "$rc3" = 2 ]; then
+    pass "compare.py: reports a real difference (exit 1), honours a justified allow-list entry (exit 0), rejects an unjustified one (exit 2)"
+    sed 's/^/  /' "$DIR/logs/compare-diff.txt" "$DIR/logs/compare-allowed.txt"
+  else
+    fail "compare.py difference/allow-list self-test: exits $rc/$rc2/$rc3, want 1/0/2"
+    cat "$DIR/logs/compare-diff.txt" "$DIR/logs/compare-allowed.txt" "$DIR/logs/compare-unjustified.txt"
+  fi
+fi
+if [ -n "${ORDINAL_DNS_ADDR:-}" ]; then
+  echo "== ordinal ($ORDINAL_DNS_ADDR) vs CoreDNS"
+  if "$CMP" --allow "$HERE/dns/allow-ordinal-vs-coredns.txt" "$ORDINAL_DNS_ADDR" "127.0.0.1:$COREDNS_PORT" --queries "$Q" "${dyn[@]}"; then
+    pass "ordinal vs CoreDNS: no unexplained differences"
+  else
+    fail "ordinal vs CoreDNS: unexplained differences (above)"
+  fi
+else
+  echo "PENDING: ordinal vs CoreDNS differential test: ordinal's cluster mode has not landed (set ORDINAL_DNS_ADDR=127.0.0.1:PORT of an ordinal serving this cluster to run it)"
+fi
 
 T_END=$(date +%s)
 echo "== timings: build-or-reuse $((T_BUILT - T_START))s, cluster up $((T_UP - T_BUILT))s, scenarios $((T_END - T_UP))s, total $((T_END - T_START))s"
