@@ -188,7 +188,7 @@ def main():
     ap.add_argument("--soa-serial", action="store_true", help="compare SOA serials too")
     ap.add_argument("--tcp", action="store_true", help="query over TCP")
     ap.add_argument("-q", "--quiet", action="store_true", help="print only differences")
-    args = ap.parse_args()
+    args = ap.parse_intermixed_args()
     try:
         sa, sb = parse_server(args.a), parse_server(args.b)
         if len(args.pairs) % 2:

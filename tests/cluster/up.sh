@@ -282,6 +282,9 @@ wait_for kube-controller-manager "healthy (/healthz)" curl -fsSk --max-time 2 "h
 wait_for kube-scheduler "healthy (/healthz)" curl -fsSk --max-time 2 "https://127.0.0.1:$PORT_SCHED/healthz"
 
 # ---- KWOK + fake Nodes ----------------------------------------------------------------------------
+# Pod IPs come from one pool, 10.244.0.1 upwards (KWOK takes the address in --cidr as the first
+# one to hand out; the Nodes get no spec.podCIDR, which KWOK would otherwise use, from .0).
+# All fake Nodes report InternalIP 10.240.0.1. None of these addresses is ever contacted.
 # An explicit (empty) config file so that a ~/.kwok/kwok.yaml on the machine is not picked up;
 # v0.7.0 then falls back to its built-in node and pod stages.
 cat >"$DIR/kwok.yaml" <<'EOF'
@@ -291,7 +294,7 @@ options: {}
 EOF
 start kwok "$BIN/kwok" -c "$DIR/kwok.yaml" --kubeconfig="$KUBECONFIG" \
   --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-  --cidr=10.244.0.0/16 --node-ip=10.240.0.1 --node-lease-duration-seconds=40 \
+  --cidr=10.244.0.1/16 --node-ip=10.240.0.1 --node-lease-duration-seconds=40 \
   --server-address="127.0.0.1:$PORT_KWOK"
 wait_for kwok "healthy (/healthz)" curl -fsS --max-time 2 "http://127.0.0.1:$PORT_KWOK/healthz"
 
@@ -309,9 +312,6 @@ metadata:
     kubernetes.io/hostname: kwok-node-$i
     kubernetes.io/os: linux
     kubernetes.io/arch: amd64
-spec:
-  podCIDR: 10.244.$i.0/24
-  podCIDRs: [10.244.$i.0/24]
 EOF
 done >"$DIR/nodes.yaml"
 kc apply -f "$DIR/nodes.yaml" >"$DIR/logs/nodes.log" 2>&1 || fail_component nodes "could not be created"
