@@ -6,8 +6,8 @@
 #   the etcd data and the pid list are removed. --purge deletes the state dir as well.
 #
 # Every component was started with setsid, so its pid is also its process-group id; the whole
-# group gets SIGTERM, then SIGKILL after a grace period. Pids are checked against
-# /proc/PID/exe (must be a binary from the harness bin dir) so a reused pid is never hit.
+# group gets SIGTERM, then SIGKILL after a grace period. Each pid is checked against the
+# start time recorded with it (/proc/PID/stat), so a reused pid is never hit.
 # Safe to call more than once and from traps.
 set -uo pipefail
 
@@ -19,9 +19,16 @@ DIR="$(cd "$DIR" && pwd -P)"
 BIN=""
 [ -f "$DIR/env" ] && BIN="$(sed -n "s/^export ORDINAL_CLUSTER_BIN='\(.*\)'$/\1/p" "$DIR/env")"
 
-ours() { # pid -> true if it is still one of our component processes
-  local exe
-  exe="$(readlink "/proc/$1/exe" 2>/dev/null)" || return 1
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+ours() { # pid [starttime] -> true if it is still the process that was registered
+  local st
+  st="$(proc_start "$1")" || return 1
+  if [ -n "${2:-}" ] && [ "${2:-0}" != 0 ]; then [ "$st" = "$2" ]; return; fi
+  # no start time recorded: accept only binaries from the harness bin dir
+  local exe; exe="$(readlink "/proc/$1/exe" 2>/dev/null)" || return 1
   [ -z "$BIN" ] && return 0
   case "$exe" in "$BIN"/*) return 0 ;; *) return 1 ;; esac
 }
@@ -29,20 +36,21 @@ ours() { # pid -> true if it is still one of our component processes
 if [ -f "$DIR/pids" ]; then
   # reverse start order: CoreDNS, KWOK, scheduler, controller-manager, apiserver, etcd
   mapfile -t entries < <(tac "$DIR/pids")
-  pids=()
+  pids=() starts=()
   for e in "${entries[@]}"; do
-    name="${e%% *}"; pid="${e##* }"
-    [ -n "$pid" ] || continue
-    if ours "$pid"; then
+    read -r name pid st <<<"$e"
+    [ -n "${pid:-}" ] || continue
+    if ours "$pid" "${st:-}"; then
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
-      pids+=("$pid")
+      pids+=("$pid"); starts+=("${st:-}")
       echo "down.sh: stopping $name (pid $pid)" >&2
     fi
   done
   deadline=$(($(date +%s) + 15))
-  for pid in "${pids[@]}"; do
-    while ours "$pid" && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
-    if ours "$pid"; then
+  for i in "${!pids[@]}"; do
+    pid="${pids[$i]}"; st="${starts[$i]}"
+    while ours "$pid" "$st" && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
+    if ours "$pid" "$st"; then
       echo "down.sh: pid $pid ignored SIGTERM; SIGKILL" >&2
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
     fi

@@ -17,3 +17,19 @@ K8S_VERSION="$(mod_version "$CLUSTER_HERE/go.mod" k8s.io/kubernetes)"
 cluster_bin_dir() {
   echo "${ORDINAL_CLUSTER_CACHE:-$HOME/.cache/ordinal-cluster}/$K8S_VERSION/bin"
 }
+
+# proc_start PID -> the process start time (clock ticks since boot, /proc/PID/stat field 22);
+# stored next to each pid so that down.sh never signals a reused pid. Fails for a missing
+# process and for a zombie (already dead, only waiting to be reaped).
+proc_start() {
+  local s
+  s="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  s="${s##*) }"
+  [ "${s%% *}" != Z ] || return 1
+  echo "$s" | cut -d' ' -f20
+}
+
+# register NAME PID: append to $DIR/pids (caller sets DIR)
+register() {
+  echo "$1 $2 $(proc_start "$2" || echo 0)" >>"$DIR/pids"
+}

@@ -198,8 +198,7 @@ else
 fi
 if kc get statefulset kubia >/dev/null 2>&1; then fail "statefulset kubia exists"; else pass "no statefulset kubia was created"; fi
 
-echo "== compare.py self-test (CoreDNS vs CoreDNS; ordinal's cluster mode has not landed yet,"
-echo "   so ordinal-vs-CoreDNS diffing is pending)"
+echo "== compare.py self-test (CoreDNS vs CoreDNS)"
 # start_peer NAME PORT KUBERNETES-OPTIONS... : a second CoreDNS on the same cluster
 start_peer() {
   local name="$1" port="$2"; shift 2
@@ -211,7 +210,7 @@ start_peer() {
     echo "    }"; echo "}"
   } >"$DIR/Corefile.$name"
   setsid "$ORDINAL_CLUSTER_BIN/coredns" -conf "$DIR/Corefile.$name" >"$DIR/logs/$name.log" 2>&1 </dev/null &
-  echo "$name $!" >>"$DIR/pids"
+  register "$name" "$!"
   # no ready plugin here: wait until the kubernetes plugin has synced (SERVFAIL before)
   if ! eventually 30 bash -c 'dig @127.0.0.1 -p "$0" +time=1 +tries=1 kubernetes.default.svc.cluster.local A | grep -q "status: NOERROR"' "$port"; then
     fail "$name (CoreDNS on 127.0.0.1:$port) did not start; log $DIR/logs/$name.log:"; tail -n 20 "$DIR/logs/$name.log"
@@ -262,15 +261,25 @@ if start_peer coredns-b "$PEER_B" "pods insecure" "ttl 5" && start_peer coredns-
     cat "$DIR/logs/compare-diff.txt" "$DIR/logs/compare-allowed.txt" "$DIR/logs/compare-unjustified.txt"
   fi
 fi
-if [ -n "${ORDINAL_DNS_ADDR:-}" ]; then
-  echo "== ordinal ($ORDINAL_DNS_ADDR) vs CoreDNS"
-  if "$CMP" --allow "$HERE/dns/allow-ordinal-vs-coredns.txt" "$ORDINAL_DNS_ADDR" "127.0.0.1:$COREDNS_PORT" --queries "$Q" "${dyn[@]}"; then
+# The differential test against ordinal. ORDINAL_START_CMD is a shell command that starts
+# ordinal in cluster mode against this cluster; it runs with the cluster env exported
+# (KUBECONFIG, ORDINAL_DNS_PORT, ORDINAL_ADMIN_PORT, ...), must serve DNS on
+# 127.0.0.1:$ORDINAL_DNS_PORT, and is stopped with the cluster. Example, once cluster mode exists:
+#   ORDINAL_START_CMD='exec target/release/ordinal --kubeconfig "$KUBECONFIG" --listen 127.0.0.1:$ORDINAL_DNS_PORT'
+if [ -n "${ORDINAL_START_CMD:-}" ]; then
+  echo "== ordinal (127.0.0.1:$ORDINAL_DNS_PORT) vs CoreDNS (127.0.0.1:$COREDNS_PORT)"
+  set -a; . "$DIR/env"; set +a
+  setsid bash -c "$ORDINAL_START_CMD" >"$DIR/logs/ordinal.log" 2>&1 </dev/null &
+  register ordinal "$!"
+  if ! eventually 60 bash -c 'dig @127.0.0.1 -p "$0" +time=1 +tries=1 kubernetes.default.svc.cluster.local A | grep -q "status: NOERROR"' "$ORDINAL_DNS_PORT"; then
+    fail "ordinal did not answer on 127.0.0.1:$ORDINAL_DNS_PORT within 60s; log $DIR/logs/ordinal.log:"; tail -n 30 "$DIR/logs/ordinal.log"
+  elif "$CMP" --allow "$HERE/dns/allow-ordinal-vs-coredns.txt" "127.0.0.1:$ORDINAL_DNS_PORT" "127.0.0.1:$COREDNS_PORT" --queries "$Q" "${dyn[@]}"; then
     pass "ordinal vs CoreDNS: no unexplained differences"
   else
     fail "ordinal vs CoreDNS: unexplained differences (above)"
   fi
 else
-  echo "PENDING: ordinal vs CoreDNS differential test: ordinal's cluster mode has not landed (set ORDINAL_DNS_ADDR=127.0.0.1:PORT of an ordinal serving this cluster to run it)"
+  echo "PENDING: ordinal vs CoreDNS differential test: ordinal's cluster mode has not landed (set ORDINAL_START_CMD to run it; see smoke.sh)"
 fi
 
 T_END=$(date +%s)

@@ -6,7 +6,7 @@
 # Usage: up.sh [--no-statefulset-controller] [--no-coredns] [--nodes N]
 # Env:
 #   ORDINAL_CLUSTER_DIR        state dir (default: a fresh /tmp/ordinal-cluster.XXXXXX)
-#   ORDINAL_CLUSTER_PORT_BASE  use ports BASE..BASE+11 instead of picking free ports
+#   ORDINAL_CLUSTER_PORT_BASE  use ports BASE..BASE+13 instead of picking free ports
 #   ORDINAL_CLUSTER_CACHE      binary cache root (see build.sh); binaries must be built already
 #   ORDINAL_CLUSTER_WATCH_PID  if set, a watchdog tears the cluster down when this pid exits
 #                              (covers a caller that is SIGKILLed and cannot run its trap)
@@ -17,7 +17,7 @@
 # On success prints the state dir and writes:
 #   $DIR/env      shell vars for callers: `. "$DIR/env"` (KUBECONFIG, KUBECTL, API_URL,
 #                 COREDNS_ADDR, COREDNS_PORT, ...)
-#   $DIR/pids     "name pid" per component; every pid is the leader of its own process group
+#   $DIR/pids     "name pid starttime" per component; every pid leads its own process group
 #   $DIR/logs/*.log   one log per component
 # On failure: names the component and its log, prints the log's tail, tears everything
 # down, exits non-zero.
@@ -88,7 +88,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---- ports ----------------------------------------------------------------------------------
-NAMES="ETCD ETCD_PEER API KCM SCHED KWOK DNS DNS_HEALTH DNS_READY DNS_METRICS SPARE1 SPARE2"
+NAMES="ETCD ETCD_PEER API KCM SCHED KWOK DNS DNS_HEALTH DNS_READY DNS_METRICS SPARE1 SPARE2 ORDINAL_DNS ORDINAL_ADMIN"
 if [ -n "${ORDINAL_CLUSTER_PORT_BASE:-}" ]; then
   i=0; for n in $NAMES; do eval "PORT_$n=$((ORDINAL_CLUSTER_PORT_BASE + i))"; i=$((i + 1)); done
 else
@@ -96,7 +96,7 @@ else
   read -r $(for n in $NAMES; do printf 'PORT_%s ' "$n"; done) < <(python3 - <<'EOF'
 import socket
 socks, ports = [], []
-while len(ports) < 12:
+while len(ports) < 14:
     t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     t.bind(("127.0.0.1", 0))
     p = t.getsockname()[1]
@@ -120,7 +120,7 @@ start() {
   local name="$1" bin="$2"; shift 2
   setsid "$bin" "$@" >"$DIR/logs/$name.log" 2>&1 </dev/null &
   local pid=$!
-  echo "$name $pid" >>"$DIR/pids"
+  register "$name" "$pid"
   log "started $name (pid $pid, log $DIR/logs/$name.log)"
 }
 fail_component() {
@@ -207,6 +207,9 @@ export SERVICE_CIDR='10.96.0.0/16'
 export POD_CIDR='10.244.0.0/16'
 export STATEFULSET_CONTROLLER=$([ "$NO_STS" = 1 ] && echo off || echo on)
 export SPARE_PORTS='$PORT_SPARE1 $PORT_SPARE2'
+# free loopback ports reserved for an ordinal instance serving this cluster (DNS, admin)
+export ORDINAL_DNS_PORT=$PORT_ORDINAL_DNS
+export ORDINAL_ADMIN_PORT=$PORT_ORDINAL_ADMIN
 EOF
 }
 write_env
