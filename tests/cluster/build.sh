@@ -55,8 +55,14 @@ if [ -x /usr/bin/time ] && /usr/bin/time -v true >/dev/null 2>&1; then TIME_V=/u
 FAILED=""
 step() {
   local name="$1" dir="$2" bins="$3" out="$4"; shift 4
+  # The stamp ties the binaries to the inputs: the module files and the build arguments.
+  local stamp_file="$BIN/.stamp-$name" stamp
+  stamp="$( { cat "$dir/go.mod" "$dir/go.sum" "$dir"/*.go 2>/dev/null; echo "$GOV $*"; } | sha256sum | cut -c1-16)"
   local missing=""
   for b in $bins; do [ -x "$BIN/$b" ] || missing="$missing $b"; done
+  if [ -z "$missing" ] && [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
+    missing=" (inputs changed: go.mod/go.sum/flags)"
+  fi
   if [ -z "$missing" ] && [ "${ORDINAL_CLUSTER_FORCE:-0}" != 1 ]; then
     echo "build: [$name] reuse ($bins present)"
     return 0
@@ -83,6 +89,7 @@ step() {
     [ -x "$tmp/$b" ] || { rm -rf "$tmp"; die "build: [$name] go build succeeded but $b was not produced (see $log)"; }
     mv -f "$tmp/$b" "$BIN/$b"
   done
+  echo "$stamp" >"$stamp_file"
   rm -rf "$tmp"
   local rss="n/a (no /usr/bin/time -v)"
   if [ -n "$TIME_V" ]; then
