@@ -282,6 +282,8 @@ else
   echo "PENDING: ordinal vs CoreDNS differential test: ordinal's cluster mode has not landed (set ORDINAL_START_CMD to run it; see smoke.sh)"
 fi
 
+echo "== resident memory of the running components: $(while read -r n p _; do
+  r="$(awk '/^VmRSS/ {printf "%d", $2/1024}' "/proc/$p/status" 2>/dev/null)"; [ -n "$r" ] && printf '%s %s MiB, ' "$n" "$r"; done <"$DIR/pids" | sed 's/, $//')"
 T_END=$(date +%s)
 echo "== timings: build-or-reuse $((T_BUILT - T_START))s, cluster up $((T_UP - T_BUILT))s, scenarios $((T_END - T_UP))s, total $((T_END - T_START))s"
 if [ "$FAILS" != 0 ]; then
