@@ -266,6 +266,7 @@ fi
 # (KUBECONFIG, ORDINAL_DNS_PORT, ORDINAL_ADMIN_PORT, ...), must serve DNS on
 # 127.0.0.1:$ORDINAL_DNS_PORT, and is stopped with the cluster. Example, once cluster mode exists:
 #   ORDINAL_START_CMD='exec target/release/ordinal --kubeconfig "$KUBECONFIG" --listen 127.0.0.1:$ORDINAL_DNS_PORT'
+CHURN_OTHERS=()
 if [ -n "${ORDINAL_START_CMD:-}" ]; then
   echo "== ordinal (127.0.0.1:$ORDINAL_DNS_PORT) vs CoreDNS (127.0.0.1:$COREDNS_PORT)"
   set -a; . "$DIR/env"; set +a
@@ -273,13 +274,28 @@ if [ -n "${ORDINAL_START_CMD:-}" ]; then
   register ordinal "$!"
   if ! eventually 60 bash -c 'dig @127.0.0.1 -p "$0" +time=1 +tries=1 kubernetes.default.svc.cluster.local A | grep -q "status: NOERROR"' "$ORDINAL_DNS_PORT"; then
     fail "ordinal did not answer on 127.0.0.1:$ORDINAL_DNS_PORT within 60s; log $DIR/logs/ordinal.log:"; tail -n 30 "$DIR/logs/ordinal.log"
-  elif "$CMP" --allow "$HERE/dns/allow-ordinal-vs-coredns.txt" "127.0.0.1:$ORDINAL_DNS_PORT" "127.0.0.1:$COREDNS_PORT" --queries "$Q" "${dyn[@]}"; then
-    pass "ordinal vs CoreDNS: no unexplained differences"
   else
-    fail "ordinal vs CoreDNS: unexplained differences (above)"
+    CHURN_OTHERS+=("127.0.0.1:$ORDINAL_DNS_PORT")
+    if "$CMP" --allow "$HERE/dns/allow-ordinal-vs-coredns.txt" "127.0.0.1:$ORDINAL_DNS_PORT" "127.0.0.1:$COREDNS_PORT" --queries "$Q" "${dyn[@]}"; then
+      pass "ordinal vs CoreDNS: no unexplained differences"
+    else
+      fail "ordinal vs CoreDNS: unexplained differences (above)"
+    fi
   fi
 else
   echo "PENDING: ordinal vs CoreDNS differential test: ordinal's cluster mode has not landed (set ORDINAL_START_CMD to run it; see smoke.sh)"
+fi
+
+# Randomized churn (reproducible from the seed): after every step CoreDNS must match the API
+# state, and every other server must answer exactly like CoreDNS (ordinal when it runs; the
+# identically configured coredns-b otherwise, which proves the driver).
+SEED="${ORDINAL_CHURN_SEED:-4}" STEPS="${ORDINAL_CHURN_STEPS:-20}"
+echo "== churn: $STEPS random create/scale/delete steps, seed $SEED (ORDINAL_CHURN_SEED/STEPS)"
+if "$HERE/churn.py" --seed "$SEED" --steps "$STEPS" --allow "$HERE/dns/allow-ordinal-vs-coredns.txt" \
+    "127.0.0.1:$COREDNS_PORT" "127.0.0.1:$PEER_B" "${CHURN_OTHERS[@]}" >"$DIR/logs/churn.txt" 2>&1; then
+  pass "churn: $(tail -n 1 "$DIR/logs/churn.txt")"
+else
+  fail "churn (seed $SEED):"; tail -n 25 "$DIR/logs/churn.txt"
 fi
 
 echo "== resident memory of the running components: $(while read -r n p _; do
