@@ -34,7 +34,8 @@ SEEDS="${ORDINAL_SEEDS:-$(cd "$HERE/../.." && pwd)/../shared/fixtures/seeds}"
 
 [ "${ORDINAL_CLUSTER_SKIP_BUILD:-0}" = 1 ] || "$HERE/build.sh" >/dev/null
 DIR="$(mktemp -d /tmp/ordinal-cluster.XXXXXX)"
-trap '"$HERE/down.sh" "$DIR"' EXIT
+# keep the state dir (logs, dnsperf output) only when something failed
+trap 'rc=$?; "$HERE/down.sh" "$DIR"; if [ "$rc" = 0 ]; then rm -rf "$DIR"; else echo "bench: failed, logs in $DIR/logs" >&2; fi' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 ORDINAL_CLUSTER_DIR="$DIR" ORDINAL_CLUSTER_WATCH_PID=$$ "$HERE/up.sh" >/dev/null
