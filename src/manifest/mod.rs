@@ -15,11 +15,12 @@
 //!   for the kinds `ordinal` serves and runs (names, StatefulSet and Service specs).
 //! - [`watch`] reports, debounced, which manifest files changed.
 //!
-//! Shape: the text is parsed once into a small located tree (`tree.rs`: every node knows its
-//! line, taken from the YAML parser's spans, so block and flow style and JSON all locate alike).
-//! The tree becomes a `serde_json::Value`, which is decoded through `serde_path_to_error`; the
-//! typed result is serialized again and compared with the tree to find unknown fields. Any field
-//! path — from a decode error, an unknown field or a validation error — is located in the tree.
+//! Shape: the text is parsed once into a small located tree (`tree.rs`: built from the YAML
+//! parser's events, every node knows its line, so block and flow style and JSON all locate
+//! alike). Typed objects are decoded straight from the tree by a serde `Deserializer` that tracks
+//! the field path (for errors) and records every field the type skipped (the unknown fields) in
+//! the same pass (`de.rs`). Any field path — from a decode error, an unknown field or a
+//! validation error — is located in the tree.
 //!
 //! Unknown fields are errors for StatefulSets (what the user writes and `ordinal` runs) and
 //! warnings for every other kind, so that a dump of a newer cluster (new Pod, Service or
@@ -29,6 +30,7 @@
 //! Not here: apps/v1 *defaulting* (`crate::statefulset::defaults`), namespace defaulting
 //! (an object without `metadata.namespace` keeps `None`; the caller applies its default).
 
+mod de;
 mod load;
 mod tree;
 mod validate;
