@@ -1202,3 +1202,85 @@ fn ten_thousand_pods_load_in_under_two_seconds() {
     assert_eq!(docs.len(), 12_000);
     assert!(cpu < Duration::from_secs(2), "{cpu:?}");
 }
+
+#[test]
+fn claim_templates_need_access_modes_and_a_well_formed_storage_request() {
+    let bad = GOOD_STS
+        .replace(
+            "      accessModes: [ReadWriteOnce]\n",
+            "      accessModes: [ReadWriteSometimes]\n",
+        )
+        .replace("          storage: 1Gi\n", "          storage: 1Gb\n");
+    assert_eq!(
+        field_errors("sts.yaml", &bad),
+        [
+            (
+                "spec.volumeClaimTemplates[0].spec.accessModes".to_string(),
+                r#"Unsupported value: "ReadWriteSometimes": supported values: "ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod""#.to_string()
+            ),
+            (
+                "spec.volumeClaimTemplates[0].spec.resources.requests[storage]".to_string(),
+                r#"Invalid value: "1Gb": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"#.to_string()
+            ),
+        ]
+    );
+    let lines: Vec<Option<usize>> = load("sts.yaml", &bad)
+        .unwrap_err()
+        .iter()
+        .map(|e| e.line)
+        .collect();
+    assert_eq!(lines, [Some(25), Some(28)]);
+    let missing = GOOD_STS
+        .replace("      accessModes: [ReadWriteOnce]\n", "")
+        .replace(
+            "      resources:\n        requests:\n          storage: 1Gi\n",
+            "      storageClassName: fast\n",
+        );
+    assert_eq!(
+        field_errors("sts.yaml", &missing),
+        [
+            (
+                "spec.volumeClaimTemplates[0].spec.accessModes".to_string(),
+                "Required value: at least 1 access mode is required".to_string()
+            ),
+            (
+                "spec.volumeClaimTemplates[0].spec.resources[storage]".to_string(),
+                "Required value".to_string()
+            ),
+        ]
+    );
+    for q in ["1", "1.5Gi", "500m", "1e3", "0.1", "+2Ki", "1E-2"] {
+        ok(
+            "sts.yaml",
+            &GOOD_STS.replace("storage: 1Gi", &format!("storage: {q}")),
+        );
+    }
+}
+
+#[test]
+fn pod_and_endpoint_identity_is_checked_for_dns() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-0\nspec:\n  hostname: Web_0\n  subdomain: nginx\n  containers: [{name: c, image: i}]\nstatus:\n  podIP: 10.0.0.300\n  podIPs:\n  - ip: fd00::1\n";
+    assert_eq!(
+        field_errors("pod.yaml", pod)
+            .iter()
+            .map(|(f, _)| f.as_str())
+            .collect::<Vec<_>>(),
+        ["spec.hostname", "status.podIP"]
+    );
+    let slice = "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: s-1\naddressType: IPv4\nendpoints:\n- addresses: [10.0.0.1]\n  hostname: web-0\n- addresses: [fd00::1]\nports:\n- name: web\n  port: 80\n- name: web\n  port: 0\n  protocol: ICMP\n";
+    let got = field_errors("slice.yaml", slice);
+    assert_eq!(
+        got.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        [
+            "endpoints[1].addresses[0]",
+            "ports[1].name",
+            "ports[1].port",
+            "ports[1].protocol"
+        ]
+    );
+    let errs = load("slice.yaml", slice).unwrap_err();
+    assert_eq!(
+        errs[0].to_string(),
+        r#"slice.yaml:9: EndpointSlice.discovery.k8s.io "s-1" is invalid: endpoints[1].addresses[0]: Invalid value: "fd00::1": must be a valid IPv4 address"#
+    );
+}

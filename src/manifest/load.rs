@@ -417,12 +417,9 @@ fn decode(file: &Path, mut node: Node, defaults: Defaults) -> Result<Document, V
     }
     for fe in validate(&object) {
         let path = parse_path(&fe.field);
-        errors.push(located(
-            &node,
-            &path,
-            fe.message,
-            format!("{ident} is invalid"),
-        ));
+        let mut e = located(&node, &path, fe.message, format!("{ident} is invalid"));
+        e.field = Some(fe.field); // as validation wrote it: `spec.resources[storage]`
+        errors.push(e);
     }
     if errors.is_empty() {
         Ok(Document {

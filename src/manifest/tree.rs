@@ -233,6 +233,8 @@ enum Frame {
         entries: Vec<Entry>,
         pending: Pending,
         merges: Vec<Node>,
+        /// Key → index, built once a map is big enough that scanning for duplicates would cost.
+        index: Option<std::collections::HashMap<String, usize>>,
     },
 }
 
@@ -312,6 +314,7 @@ pub(crate) fn parse_documents(text: &str, max_nodes: usize) -> Result<Vec<Node>,
                 entries: Vec::new(),
                 pending: Pending::None,
                 merges: Vec::new(),
+                index: None,
             }),
             Event::SequenceEnd => {
                 let Some(Frame::Seq {
@@ -338,6 +341,7 @@ pub(crate) fn parse_documents(text: &str, max_nodes: usize) -> Result<Vec<Node>,
                     mut entries,
                     pending: _,
                     merges,
+                    index: _,
                 }) = b.stack.pop()
                 else {
                     return Err(unbalanced(line));
@@ -412,6 +416,7 @@ impl Builder {
                 entries,
                 pending,
                 merges,
+                index,
                 ..
             }) => match std::mem::replace(pending, Pending::None) {
                 Pending::None => {
@@ -432,15 +437,30 @@ impl Builder {
                     *pending = Pending::Key(key, node.line);
                 }
                 Pending::Key(key, key_line) => {
-                    if entries.iter().any(|e| e.key == key) {
+                    let first = if entries.len() < 32 {
+                        entries.iter().position(|e| e.key == key)
+                    } else {
+                        let index = index.get_or_insert_with(|| {
+                            entries
+                                .iter()
+                                .enumerate()
+                                .map(|(i, e)| (e.key.clone(), i))
+                                .collect()
+                        });
+                        match index.entry(key.clone()) {
+                            std::collections::hash_map::Entry::Occupied(o) => Some(*o.get()),
+                            std::collections::hash_map::Entry::Vacant(v) => {
+                                v.insert(entries.len());
+                                None
+                            }
+                        }
+                    };
+                    if let Some(first) = first {
                         return Err(ParseError {
                             line: Some(key_line),
                             message: format!(
                                 "duplicate key {key:?} (first on line {})",
-                                entries
-                                    .iter()
-                                    .find(|e| e.key == key)
-                                    .map_or(0, |e| e.key_line)
+                                entries[first].key_line
                             ),
                         });
                     }
@@ -687,6 +707,17 @@ mod tests {
         assert_eq!(used.get("b").unwrap().value, Value::Int(3));
         assert_eq!(docs[0].get("list").unwrap().line, 5);
 
+        let mut big: String = (0..100).map(|i| format!("k{i}: {i}\n")).collect();
+        assert_eq!(parse_documents(&big, 1000).unwrap().len(), 1);
+        big.push_str("k40: again\n");
+        let err = parse_documents(&big, 1000).unwrap_err();
+        assert_eq!(
+            err,
+            ParseError {
+                line: Some(101),
+                message: "duplicate key \"k40\" (first on line 41)".into()
+            }
+        );
         let err = parse_documents("a: 1\nb: 2\na: 3\n", 100).unwrap_err();
         assert_eq!(
             err,
