@@ -1284,3 +1284,97 @@ fn pod_and_endpoint_identity_is_checked_for_dns() {
         r#"slice.yaml:9: EndpointSlice.discovery.k8s.io "s-1" is invalid: endpoints[1].addresses[0]: Invalid value: "fd00::1": must be a valid IPv4 address"#
     );
 }
+
+#[test]
+fn syntax_errors_line_endings_and_bom() {
+    let cases = [
+        (
+            "tab.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata:\n\tname: x\n",
+        ),
+        (
+            "indent.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n   name: bad\n",
+        ),
+        (
+            "colon.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: s: x\n",
+        ),
+        (
+            "unclosed.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata: {name: s\nspec: {}\n",
+        ),
+        (
+            "crlf.yaml",
+            "apiVersion: v1\r\nkind: Service\r\nmetadata:\r\n  name: s\r\nspec:\r\n  ports:\r\n  - port: x\r\n",
+        ),
+        (
+            "bom.yaml",
+            "\u{feff}apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: x\n",
+        ),
+        (
+            "alias.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: *nope\n",
+        ),
+    ];
+    let got: Vec<String> = cases
+        .iter()
+        .flat_map(|(name, text)| errors(name, text))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "tab.yaml:4: YAML syntax error: tabs disallowed within this context (block indentation) (column 2)",
+            "indent.yaml:8: YAML syntax error: while parsing a block mapping, did not find expected key (column 4)",
+            "colon.yaml:4: YAML syntax error: mapping values are not allowed in this context (column 10)",
+            "unclosed.yaml:4: YAML syntax error: while parsing a flow mapping, did not find expected ',' or '}' (column 5)",
+            r#"crlf.yaml:7: Service "s": spec.ports[0].port: invalid type: string "x", expected i32"#,
+            r#"bom.yaml:7: Service "s": spec.ports[0].port: invalid type: string "x", expected i32"#,
+            "alias.yaml:4: YAML syntax error: while parsing node, found unknown anchor (column 9)",
+        ]
+    );
+}
+
+#[test]
+fn anchors_and_merge_keys_work_in_manifests() {
+    let text = "apiVersion: v1
+kind: Service
+metadata:
+  name: s
+  labels: &labels
+    app: web
+spec:
+  selector: *labels
+  ports:
+  - &http {name: http, port: 80, protocol: TCP}
+  - <<: *http
+    name: alt
+    port: 8080
+";
+    let docs = ok("a.yaml", text);
+    let Object::Service(svc) = &docs[0].object else {
+        panic!()
+    };
+    let spec = svc.spec.as_ref().unwrap();
+    assert_eq!(spec.selector.as_ref().unwrap()["app"], "web");
+    let ports = spec.ports.as_ref().unwrap();
+    assert_eq!(
+        (
+            ports[1].name.as_deref(),
+            ports[1].port,
+            ports[1].protocol.as_deref()
+        ),
+        (Some("alt"), 8080, Some("TCP"))
+    );
+    // An unknown field inside a list item of a StatefulSet is located exactly.
+    let bad = GOOD_STS.replace(
+        "        image: nginx\n",
+        "        image: nginx\n        imagePullPolicy: Always\n        imagePolicy: Always\n",
+    );
+    assert_eq!(
+        errors("sts.yaml", &bad),
+        [
+            r#"sts.yaml:19: StatefulSet.apps "web": spec.template.spec.containers[0].imagePolicy: unknown field "imagePolicy""#
+        ]
+    );
+}

@@ -260,7 +260,7 @@ pub(crate) fn parse_documents(text: &str, max_nodes: usize) -> Result<Vec<Node>,
     for next in parser {
         let (event, span) = next.map_err(|e| ParseError {
             line: Some(e.marker().line()),
-            message: e.info(),
+            message: format!("{} (column {})", e.info(), e.marker().col() + 1),
         })?;
         let line = span.start.line();
         match event {

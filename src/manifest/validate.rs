@@ -1135,10 +1135,10 @@ fn validate_endpoint_slice(slice: &EndpointSlice, errs: &mut Vec<FieldError>) {
         for (j, addr) in ep.addresses.iter().enumerate() {
             let f = format!("{field}.addresses[{j}]");
             match ty {
-                "IPv4" if !addr.parse::<std::net::Ipv4Addr>().is_ok() => errs.push(
+                "IPv4" if addr.parse::<std::net::Ipv4Addr>().is_err() => errs.push(
                     FieldError::invalid(f, format!("{addr:?}"), "must be a valid IPv4 address"),
                 ),
-                "IPv6" if !addr.parse::<std::net::Ipv6Addr>().is_ok() => errs.push(
+                "IPv6" if addr.parse::<std::net::Ipv6Addr>().is_err() => errs.push(
                     FieldError::invalid(f, format!("{addr:?}"), "must be a valid IPv6 address"),
                 ),
                 "FQDN" => {
