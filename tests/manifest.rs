@@ -1412,3 +1412,18 @@ async fn watch_follows_configmap_volume_updates() {
         "a: 2\n"
     );
 }
+
+#[test]
+fn identity_fields_of_the_wrong_type() {
+    assert_eq!(
+        errors(
+            "t.yaml",
+            "apiVersion: v1\nkind: 5\nmetadata:\n  name: x\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: 0123\n---\nkind: List\napiVersion: v1\nitems: {a: 1}\n"
+        ),
+        [
+            "t.yaml:2: kind: must be a non-empty string, found an integer",
+            r#"t.yaml:9: ConfigMap: metadata.name: must be a string, found an integer; quote the value to make it a string"#,
+            "t.yaml:13: items: must be a list of objects, found a map",
+        ]
+    );
+}

@@ -99,6 +99,7 @@ pub fn load_str(file: &Path, text: &str) -> Result<Vec<Document>, Vec<ManifestEr
         }
     }
     if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line); // file order (stable: an object's errors keep theirs)
         return Err(errors);
     }
     for doc in &docs {
@@ -135,7 +136,7 @@ fn parse_yaml(file: &Path, text: &str) -> Result<Vec<Node>, Vec<ManifestError>> 
 fn parse_json(file: &Path, text: &str) -> Result<Vec<Node>, Vec<ManifestError>> {
     let mut roots = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
-    let mut start = 0;
+    let (mut start, mut counted, mut offset) = (0, 0, 0);
     loop {
         match stream.next() {
             None => break,
@@ -150,7 +151,8 @@ fn parse_json(file: &Path, text: &str) -> Result<Vec<Node>, Vec<ManifestError>> 
             Some(Ok(_)) => {
                 let end = stream.byte_offset();
                 let chunk = &text[start..end];
-                let offset = text[..start].matches('\n').count();
+                offset += text[counted..start].matches('\n').count();
+                counted = start;
                 let nodes = parse_documents(chunk, max_nodes(chunk.len())).map_err(|e| {
                     vec![ManifestError::new(
                         file,
@@ -238,7 +240,7 @@ fn expand(
                 file,
                 Some(items.key_line),
                 format!(
-                    "must be a list of objects, found a {}",
+                    "must be a list of objects, found {}",
                     items.node.type_name()
                 ),
             )
@@ -257,7 +259,7 @@ fn decode(file: &Path, mut node: Node, defaults: Defaults) -> Result<Document, V
             node.line,
             None,
             format!(
-                "expected a Kubernetes object (a map with apiVersion and kind), found a {}",
+                "expected a Kubernetes object (a map with apiVersion and kind), found {}",
                 node.type_name()
             ),
         )]);
@@ -316,6 +318,20 @@ fn decode(file: &Path, mut node: Node, defaults: Defaults) -> Result<Document, V
         object: Some(object),
         ..ManifestError::new(file, Some(node.line_of(path)), msg)
     };
+    if let Some(n) = metadata
+        .and_then(|m| m.get("name"))
+        .filter(|n| !matches!(n.value, Value::Str(_) | Value::Null))
+    {
+        return Err(vec![located(
+            &node,
+            &[Seg::Key("metadata".into()), Seg::Key("name".into())],
+            format!(
+                "must be a string, found {}; quote the value to make it a string",
+                n.type_name()
+            ),
+            ident,
+        )]);
+    }
     if name.is_empty() {
         return Err(vec![located(
             &node,
@@ -437,7 +453,7 @@ fn decode(file: &Path, mut node: Node, defaults: Defaults) -> Result<Document, V
 fn describe(n: &Node) -> String {
     match &n.value {
         Value::Str(s) => format!("{s:?}"),
-        _ => format!("a {}", n.type_name()),
+        _ => n.type_name().to_string(),
     }
 }
 

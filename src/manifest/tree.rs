@@ -112,16 +112,16 @@ impl Node {
         line
     }
 
-    /// A short description of the node's type for messages.
+    /// The node's type with its article, for messages: "an integer", "a list".
     pub fn type_name(&self) -> &'static str {
         match self.value {
             Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Int(_) | Value::UInt(_) => "integer",
-            Value::Float(_) => "number",
-            Value::Str(_) => "string",
-            Value::Seq(_) => "list",
-            Value::Map(_) => "map",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) | Value::UInt(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a map",
         }
     }
 }
