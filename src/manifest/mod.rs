@@ -46,7 +46,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 pub use load::{discover, load_file, load_str};
 pub use validate::{FieldError, FieldErrorKind, invalid_message, validate, validate_update};
-pub use watch::{ManifestWatcher, watch};
+pub use watch::{DEBOUNCE as WATCH_DEBOUNCE, ManifestWatcher, watch};
 
 /// A decoded Kubernetes object. StatefulSets are always `apps/v1` (legacy versions converted).
 #[derive(Debug, Clone, PartialEq)]

@@ -88,7 +88,7 @@ impl Target {
 
 /// Watch files and directories (as given to [`super::discover`]) and receive the path of each
 /// manifest file that changed, was replaced, created or deleted, at most once per
-/// [`DEBOUNCE`] burst. Must be called inside a tokio runtime.
+/// [`DEBOUNCE`](super::WATCH_DEBOUNCE) burst (75 ms). Must be called inside a tokio runtime.
 pub fn watch(
     paths: Vec<PathBuf>,
 ) -> Result<(ManifestWatcher, mpsc::Receiver<PathBuf>), ManifestError> {
