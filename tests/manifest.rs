@@ -1427,3 +1427,57 @@ fn identity_fields_of_the_wrong_type() {
         ]
     );
 }
+
+#[derive(Clone, Default)]
+struct LogBuf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuf {
+    type Writer = LogBuf;
+    fn make_writer(&'a self) -> LogBuf {
+        self.clone()
+    }
+}
+
+#[test]
+fn a_new_field_in_every_pod_of_a_dump_is_logged_once() {
+    let text = generated_dump(3, 2).replace(
+        "    qosClass: Burstable\n",
+        "    qosClass: Burstable\n    futureField: 1\n",
+    );
+    let buf = LogBuf::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(buf.clone())
+        .with_ansi(false)
+        .without_time()
+        .finish();
+    let docs = tracing::subscriber::with_default(subscriber, || ok("dump.yaml", &text));
+    let pods: Vec<&Document> = docs
+        .iter()
+        .filter(|d| matches!(d.object, Object::Pod(_)))
+        .collect();
+    assert_eq!(pods.len(), 6);
+    assert!(
+        pods.iter().all(|d| d.warnings.len() == 1
+            && d.warnings[0].field.as_deref() == Some("status.futureField"))
+    );
+    let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(
+        lines[0].ends_with(&format!(
+            r#"dump.yaml:{}: Pod "svc-0-0": status.futureField: unknown field "futureField" (ignored; the same in 5 more Pod objects of this file)"#,
+            pods[0].warnings[0].line.unwrap()
+        )),
+        "{log}"
+    );
+}

@@ -102,12 +102,49 @@ pub fn load_str(file: &Path, text: &str) -> Result<Vec<Document>, Vec<ManifestEr
         errors.sort_by_key(|e| e.line); // file order (stable: an object's errors keep theirs)
         return Err(errors);
     }
-    for doc in &docs {
+    log_warnings(&docs);
+    Ok(docs)
+}
+
+/// Log each kind of warning once per file: a dump of 10,000 pods from a newer cluster has the
+/// same new field 10,000 times, so the first is logged with a count of the others.
+fn log_warnings(docs: &[Document]) {
+    let mut groups: std::collections::BTreeMap<(&str, String), (usize, &ManifestError)> =
+        Default::default();
+    for doc in docs {
         for w in &doc.warnings {
-            tracing::warn!("{w} (ignored)");
+            let field = w.field.as_deref().unwrap_or("");
+            let mut pattern = String::with_capacity(field.len());
+            let mut in_index = false;
+            for c in field.chars() {
+                match c {
+                    '[' => in_index = true,
+                    ']' => in_index = false,
+                    c if in_index && c.is_ascii_digit() => {
+                        if !pattern.ends_with('*') {
+                            pattern.push('*');
+                        }
+                        continue;
+                    }
+                    _ => {}
+                }
+                pattern.push(c);
+            }
+            groups
+                .entry((doc.object.kind(), pattern))
+                .or_insert((0, w))
+                .0 += 1;
         }
     }
-    Ok(docs)
+    for ((kind, _), (count, first)) in groups {
+        match count {
+            1 => tracing::warn!("{first} (ignored)"),
+            n => tracing::warn!(
+                "{first} (ignored; the same in {} more {kind} objects of this file)",
+                n - 1
+            ),
+        }
+    }
 }
 
 fn looks_like_json(text: &str) -> bool {
