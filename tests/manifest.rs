@@ -885,7 +885,7 @@ fn statefulset_updates_only_change_mutable_fields() {
     let old = object(GOOD_STS);
     let scaled = object(&GOOD_STS.replace(
         "  serviceName: nginx\n",
-        "  serviceName: nginx\n  replicas: 5\n  minReadySeconds: 3\n",
+        "  serviceName: nginx\n  replicas: 5\n  minReadySeconds: 3\n  revisionHistoryLimit: 2\n  ordinals:\n    start: 1\n  persistentVolumeClaimRetentionPolicy:\n    whenScaled: Delete\n  updateStrategy:\n    type: OnDelete\n",
     ));
     assert_eq!(manifest::validate_update(&old, &scaled), []);
     let image = object(&GOOD_STS.replace("image: nginx", "image: nginx:1.27"));
@@ -894,7 +894,7 @@ fn statefulset_updates_only_change_mutable_fields() {
     let defaulted = object(&GOOD_STS.replace("  serviceName: nginx\n", "  serviceName: nginx\n  podManagementPolicy: OrderedReady\n  revisionHistoryLimit: 10\n").replace("storage: 1Gi\n", "storage: 1Gi\n      volumeMode: Filesystem\n"));
     assert_eq!(manifest::validate_update(&defaulted, &old), []);
 
-    let forbidden = "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden";
+    let forbidden = "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden";
     for changed in [
         GOOD_STS.replace("serviceName: nginx", "serviceName: other"),
         GOOD_STS.replace(

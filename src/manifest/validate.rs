@@ -178,6 +178,8 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
 }
 
 /// Update validation: what may not change from `old` to `new`, then [`validate`] of `new`.
+/// A StatefulSet may change replicas, ordinals, template, updateStrategy, revisionHistoryLimit,
+/// persistentVolumeClaimRetentionPolicy and minReadySeconds (as the 1.33 API server allows).
 ///
 /// Defaults are compared as equal to absent fields (`podManagementPolicy: OrderedReady`, claim
 /// templates' `volumeMode: Filesystem` and status), so a manifest may be compared with a stored,
@@ -203,7 +205,8 @@ pub fn validate_update(old: &Object, new: &Object) -> Vec<FieldError> {
                     "spec",
                     FieldErrorKind::Forbidden,
                     "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', \
-                     'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
+                     'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and \
+                     'minReadySeconds' are forbidden"
                         .into(),
                 ));
             }
@@ -258,7 +261,6 @@ fn immutable_view(spec: &StatefulSetSpec) -> serde_json::Value {
         "selector": spec.selector,
         "serviceName": spec.service_name.clone().unwrap_or_default(),
         "podManagementPolicy": spec.pod_management_policy.clone().unwrap_or_else(|| "OrderedReady".into()),
-        "revisionHistoryLimit": spec.revision_history_limit.unwrap_or(10),
         "volumeClaimTemplates": claims,
     })
 }
