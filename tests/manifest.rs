@@ -1481,3 +1481,31 @@ fn a_new_field_in_every_pod_of_a_dump_is_logged_once() {
         "{log}"
     );
 }
+
+#[test]
+fn truncated_and_mangled_input_never_panics() {
+    let yaml = std::fs::read_to_string(fixture("cluster-dump.yaml")).unwrap();
+    let json = r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},"spec":{"ports":[{"port":53}]}}]}"#;
+    let mut tried = 0;
+    for text in [yaml.as_str(), json, GOOD_STS] {
+        let boundaries: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        for &cut in boundaries.iter().step_by(17) {
+            let _ = load("cut.yaml", &text[..cut]);
+            tried += 1;
+        }
+        for (n, &at) in boundaries.iter().step_by(23).enumerate() {
+            if at >= text.len() {
+                continue;
+            }
+            let junk = [
+                ":", "-", "{", "[", "\"", "\t", "&a ", "*a", "<<: ", "\n- ", "0x", "~", "!!int ",
+            ][n % 13];
+            let mangled = format!("{}{junk}{}", &text[..at], &text[at..]);
+            let _ = load("mangled.yaml", &mangled);
+            tried += 1;
+        }
+    }
+    assert!(tried > 500, "{tried}");
+}
