@@ -1509,3 +1509,41 @@ fn truncated_and_mangled_input_never_panics() {
     }
     assert!(tried > 500, "{tried}");
 }
+
+#[test]
+fn list_items_stream_but_other_objects_with_items_do_not() {
+    // A typed list whose kind comes after its items, items without apiVersion/kind.
+    let text = "apiVersion: v1\nitems:\n- metadata: {name: p1}\n  spec: {containers: [{name: c, image: i}]}\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: n1}\n- metadata: {name: p2}\n  spec: {containers: [{name: c, image: i}]}\nkind: PodList\n";
+    let docs = ok("l.yaml", text);
+    let got: Vec<(usize, &str, &str)> = docs
+        .iter()
+        .map(|d| (d.line, d.object.kind(), d.object.name()))
+        .collect();
+    assert_eq!(
+        got,
+        [(3, "Pod", "p1"), (5, "Namespace", "n1"), (8, "Pod", "p2")]
+    );
+
+    // Objects that are not lists keep a top-level `items` to themselves.
+    let text = "apiVersion: example.com/v1\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: x}\nkind: Widget\nmetadata:\n  name: w\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\nitems:\n- 1\nspec:\n  clusterIP: None\n";
+    let docs = ok("w.yaml", text);
+    let got: Vec<(usize, &str, &str)> = docs
+        .iter()
+        .map(|d| (d.line, d.object.kind(), d.object.name()))
+        .collect();
+    assert_eq!(got, [(1, "Widget", "w"), (10, "Service", "s")]);
+    assert_eq!(
+        docs[1].warnings[0].to_string(),
+        r#"w.yaml:14: Service "s": items: unknown field "items""#
+    );
+
+    // Errors in streamed items are reported with the others, in file order.
+    let text = "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: a}\n  spec: {ports: [{port: x}]}\n- kind: Pod\n  metadata: {name: b}\nkind: List\n";
+    assert_eq!(
+        errors("e.yaml", text),
+        [
+            r#"e.yaml:6: Service "a": spec.ports[0].port: invalid type: string "x", expected i32"#,
+            "e.yaml:7: apiVersion: Required value: every object needs apiVersion and kind",
+        ]
+    );
+}

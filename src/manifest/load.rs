@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::de::{self, Ignored};
-use super::tree::{Entry, Node, Seg, Value, parse_documents, parse_path, render_path};
+use super::tree::{Entry, Node, Parsed, Seg, Value, parse_path, parse_stream, render_path};
 use super::{Document, ManifestError, Object, qualified_kind, validate};
 
 /// Expand files and directories into the manifest files to load, like `kubectl apply -f`:
@@ -76,34 +76,150 @@ pub fn load_file(path: &Path) -> Result<Vec<Document>, Vec<ManifestError>> {
 
 /// Load every object of `text`, reporting errors against `file`. See [`load_file`].
 pub fn load_str(file: &Path, text: &str) -> Result<Vec<Document>, Vec<ManifestError>> {
-    // Text starting with `{` is JSON, as kubectl decides; if it is not valid JSON but is valid
-    // YAML (a flow mapping), take the YAML, otherwise report the JSON error.
-    let roots = if looks_like_json(text) {
-        match parse_json(file, text) {
-            Ok(roots) => roots,
-            Err(json_errors) => parse_yaml(file, text).map_err(|_| json_errors)?,
-        }
-    } else {
-        parse_yaml(file, text)?
-    };
-    let mut items = Vec::new();
-    let mut errors = Vec::new();
-    for root in roots {
-        expand(file, root, None, &mut items, &mut errors);
+    let mut collected = collect(file, text, true)?;
+    if collected.fallback {
+        // A document that is not a List had a top-level `items` list, which was streamed as
+        // if it were one: read the file again, whole.
+        collected = collect(file, text, false)?;
     }
-    let mut docs = Vec::with_capacity(items.len());
-    for (node, defaults) in items {
-        match decode(file, node, defaults) {
-            Ok(doc) => docs.push(doc),
-            Err(errs) => errors.extend(errs),
-        }
-    }
+    let Collector {
+        docs, mut errors, ..
+    } = collected;
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.line); // file order (stable: an object's errors keep theirs)
         return Err(errors);
     }
     log_warnings(&docs);
     Ok(docs)
+}
+
+/// Parse and decode, streaming the items of `List` documents (see [`Collector`]).
+fn collect<'f>(
+    file: &'f Path,
+    text: &str,
+    stream_items: bool,
+) -> Result<Collector<'f>, Vec<ManifestError>> {
+    // Text starting with `{` is JSON, as kubectl decides; if it is not valid JSON but is valid
+    // YAML (a flow mapping), take the YAML, otherwise report the JSON error.
+    if looks_like_json(text) {
+        let mut c = Collector::new(file);
+        match parse_json(file, text, stream_items, &mut |p| c.take(p)) {
+            Ok(()) => return Ok(c),
+            Err(json_errors) => {
+                let mut c = Collector::new(file);
+                return match parse_yaml(file, text, stream_items, &mut |p| c.take(p)) {
+                    Ok(()) => Ok(c),
+                    Err(_) => Err(json_errors),
+                };
+            }
+        }
+    }
+    let mut c = Collector::new(file);
+    parse_yaml(file, text, stream_items, &mut |p| c.take(p))?;
+    Ok(c)
+}
+
+/// Decodes parsed documents as they arrive. Items of a `List` arrive before the list itself
+/// (kubectl writes `kind: List` after `items`), each decoded at once so that only one object's
+/// tree is alive at a time; they are kept aside until the list completes and confirms it is a
+/// list (typed-list items without apiVersion/kind wait for it to learn them).
+struct Collector<'f> {
+    file: &'f Path,
+    docs: Vec<Document>,
+    errors: Vec<ManifestError>,
+    item_docs: Vec<Document>,
+    item_errors: Vec<ManifestError>,
+    kindless_items: Vec<Node>,
+    items_seen: bool,
+    /// A document with streamed items turned out not to be a list.
+    fallback: bool,
+}
+
+impl<'f> Collector<'f> {
+    fn new(file: &'f Path) -> Self {
+        Collector {
+            file,
+            docs: Vec::new(),
+            errors: Vec::new(),
+            item_docs: Vec::new(),
+            item_errors: Vec::new(),
+            kindless_items: Vec::new(),
+            items_seen: false,
+            fallback: false,
+        }
+    }
+
+    fn take(&mut self, parsed: Parsed) {
+        match parsed {
+            Parsed::Item(node) => {
+                self.items_seen = true;
+                let has_kind = node.get("apiVersion").is_some() && node.get("kind").is_some();
+                if has_kind || !matches!(node.value, Value::Map(_)) {
+                    decode_all(
+                        self.file,
+                        node,
+                        None,
+                        &mut self.item_docs,
+                        &mut self.item_errors,
+                    );
+                } else {
+                    self.kindless_items.push(node);
+                }
+            }
+            Parsed::Root(root) if !self.items_seen => {
+                decode_all(self.file, root, None, &mut self.docs, &mut self.errors);
+            }
+            Parsed::Root(root) => {
+                self.items_seen = false;
+                let kind = root.get("kind").and_then(Node::as_str).unwrap_or("");
+                if kind != "List" && !kind.ends_with("List") {
+                    self.fallback = true;
+                    return;
+                }
+                let defaults = list_defaults(&root, kind);
+                for node in std::mem::take(&mut self.kindless_items) {
+                    decode_all(
+                        self.file,
+                        node,
+                        defaults.clone(),
+                        &mut self.item_docs,
+                        &mut self.item_errors,
+                    );
+                }
+                self.item_docs.sort_by_key(|d| d.line);
+                self.docs.append(&mut self.item_docs);
+                self.errors.append(&mut self.item_errors);
+            }
+        }
+    }
+}
+
+/// Expand (nested lists) and decode one parsed document or item.
+fn decode_all(
+    file: &Path,
+    node: Node,
+    defaults: Defaults,
+    docs: &mut Vec<Document>,
+    errors: &mut Vec<ManifestError>,
+) {
+    let mut items = Vec::new();
+    expand(file, node, defaults, &mut items, errors);
+    for (node, defaults) in items {
+        match decode(file, node, defaults) {
+            Ok(doc) => docs.push(doc),
+            Err(errs) => errors.extend(errs),
+        }
+    }
+}
+
+/// apiVersion and kind for the items of a typed list (`PodList` → `Pod`); none for `List`.
+fn list_defaults(list: &Node, kind: &str) -> Defaults {
+    if kind == "List" {
+        return None;
+    }
+    list.get("apiVersion")
+        .and_then(Node::as_str)
+        .map(|v| (v.to_string(), kind.trim_end_matches("List").to_string()))
 }
 
 /// Log each kind of warning once per file: a dump of 10,000 pods from a newer cluster has the
@@ -158,8 +274,13 @@ fn max_nodes(len: usize) -> usize {
     (2 * len).max(100_000)
 }
 
-fn parse_yaml(file: &Path, text: &str) -> Result<Vec<Node>, Vec<ManifestError>> {
-    parse_documents(text, max_nodes(text.len())).map_err(|e| {
+fn parse_yaml(
+    file: &Path,
+    text: &str,
+    stream_items: bool,
+    sink: &mut dyn FnMut(Parsed),
+) -> Result<(), Vec<ManifestError>> {
+    parse_stream(text, max_nodes(text.len()), stream_items, sink).map_err(|e| {
         vec![ManifestError::new(
             file,
             e.line,
@@ -170,8 +291,12 @@ fn parse_yaml(file: &Path, text: &str) -> Result<Vec<Node>, Vec<ManifestError>> 
 
 /// JSON: checked with serde_json first (precise syntax errors), then each value of the stream is
 /// parsed into the located tree (JSON is YAML flow syntax), its lines offset to the file.
-fn parse_json(file: &Path, text: &str) -> Result<Vec<Node>, Vec<ManifestError>> {
-    let mut roots = Vec::new();
+fn parse_json(
+    file: &Path,
+    text: &str,
+    stream_items: bool,
+    sink: &mut dyn FnMut(Parsed),
+) -> Result<(), Vec<ManifestError>> {
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
     let (mut start, mut counted, mut offset) = (0, 0, 0);
     loop {
@@ -190,22 +315,32 @@ fn parse_json(file: &Path, text: &str) -> Result<Vec<Node>, Vec<ManifestError>> 
                 let chunk = &text[start..end];
                 offset += text[counted..start].matches('\n').count();
                 counted = start;
-                let nodes = parse_documents(chunk, max_nodes(chunk.len())).map_err(|e| {
-                    vec![ManifestError::new(
-                        file,
-                        e.line.map(|l| l + offset),
-                        format!("cannot read JSON: {}", e.message),
-                    )]
-                })?;
-                for mut node in nodes {
-                    shift_lines(&mut node, offset);
-                    roots.push(node);
-                }
+                let mut shifted = |parsed: Parsed| {
+                    sink(match parsed {
+                        Parsed::Item(mut node) => {
+                            shift_lines(&mut node, offset);
+                            Parsed::Item(node)
+                        }
+                        Parsed::Root(mut node) => {
+                            shift_lines(&mut node, offset);
+                            Parsed::Root(node)
+                        }
+                    })
+                };
+                parse_stream(chunk, max_nodes(chunk.len()), stream_items, &mut shifted).map_err(
+                    |e| {
+                        vec![ManifestError::new(
+                            file,
+                            e.line.map(|l| l + offset),
+                            format!("cannot read JSON: {}", e.message),
+                        )]
+                    },
+                )?;
                 start = end;
             }
         }
     }
-    Ok(roots)
+    Ok(())
 }
 
 fn shift_lines(node: &mut Node, offset: usize) {
@@ -251,13 +386,7 @@ fn expand(
         out.push((node, defaults));
         return;
     }
-    let item_defaults = if kind == "List" {
-        None
-    } else {
-        node.get("apiVersion")
-            .and_then(Node::as_str)
-            .map(|v| (v.to_string(), kind.trim_end_matches("List").to_string()))
-    };
+    let item_defaults = list_defaults(&node, kind);
     let Value::Map(entries) = node.value else {
         return;
     };

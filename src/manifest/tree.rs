@@ -242,7 +242,36 @@ enum Frame {
 /// document. Scalars resolve as kubectl's YAML reader (go-yaml v2, YAML 1.1) resolves them;
 /// anchors, aliases and `<<` merge keys are expanded; duplicate keys are errors.
 /// `max_nodes` caps the tree, alias expansions included (alias bombs).
+#[cfg(test)]
 pub(crate) fn parse_documents(text: &str, max_nodes: usize) -> Result<Vec<Node>, ParseError> {
+    let mut docs = Vec::new();
+    parse_stream(text, max_nodes, false, &mut |parsed| {
+        if let Parsed::Root(node) = parsed {
+            docs.push(node);
+        }
+    })?;
+    Ok(docs)
+}
+
+/// What [`parse_stream`] hands over, in source order.
+pub(crate) enum Parsed {
+    /// An element of the top-level `items` list of the document being parsed (when streaming
+    /// items); handed over as soon as it is complete, and left out of its document.
+    Item(Node),
+    /// A complete, non-empty document.
+    Root(Node),
+}
+
+/// Like [`parse_documents`], handing each document to `sink` as it completes. With
+/// `stream_items`, each element of a document's top-level `items` list is handed over as soon as
+/// it is complete (and that list is left empty in the document): a `kind: List` dump of 10,000
+/// objects is then never held as one tree.
+pub(crate) fn parse_stream(
+    text: &str,
+    max_nodes: usize,
+    stream_items: bool,
+    sink: &mut dyn FnMut(Parsed),
+) -> Result<(), ParseError> {
     use serde_saphyr::granit_parser::{Event, Parser};
     let mut options = serde_saphyr::granit_parser::Options::default();
     options.block_nesting_limit = NESTING_LIMIT;
@@ -253,7 +282,8 @@ pub(crate) fn parse_documents(text: &str, max_nodes: usize) -> Result<Vec<Node>,
     let mut b = Builder {
         stack: Vec::new(),
         anchors: std::collections::HashMap::new(),
-        docs: Vec::new(),
+        sink,
+        stream_items,
         nodes: 0,
         max_nodes,
     };
@@ -361,7 +391,7 @@ pub(crate) fn parse_documents(text: &str, max_nodes: usize) -> Result<Vec<Node>,
             _ => {}
         }
     }
-    Ok(b.docs)
+    Ok(())
 }
 
 fn unbalanced(line: usize) -> ParseError {
@@ -371,15 +401,16 @@ fn unbalanced(line: usize) -> ParseError {
     }
 }
 
-struct Builder {
+struct Builder<'s> {
     stack: Vec<Frame>,
     anchors: std::collections::HashMap<usize, (Node, usize)>,
-    docs: Vec<Node>,
+    sink: &'s mut dyn FnMut(Parsed),
+    stream_items: bool,
     nodes: usize,
     max_nodes: usize,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn count(&mut self, n: usize, line: usize) -> Result<(), ParseError> {
         self.nodes += n;
         if self.nodes > self.max_nodes {
@@ -404,13 +435,17 @@ impl Builder {
     }
 
     fn push(&mut self, node: Node) -> Result<(), ParseError> {
+        let top_level_item = self.stream_items
+            && self.stack.len() == 2
+            && matches!(&self.stack[0], Frame::Map { pending: Pending::Key(key, _), .. } if key == "items");
         match self.stack.last_mut() {
             None => {
                 // An empty document (or one holding only comments or `null`) yields nothing.
                 if node.value != Value::Null {
-                    self.docs.push(node);
+                    (self.sink)(Parsed::Root(node));
                 }
             }
+            Some(Frame::Seq { .. }) if top_level_item => (self.sink)(Parsed::Item(node)),
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map {
                 entries,
