@@ -73,15 +73,24 @@ impl Target {
         {
             return;
         }
-        let swapped = name == KUBE_ATOMIC_LINK;
+        if name == KUBE_ATOMIC_LINK {
+            return self.everything(out);
+        }
         match &self.file {
-            Some(file) if file == name || swapped => out.push(self.given.clone()),
+            Some(file) if file == name => out.push(self.given.clone()),
             Some(_) => {}
-            None if swapped => {
-                out.extend(super::discover(std::slice::from_ref(&self.given)).unwrap_or_default())
-            }
             None if is_manifest_name(event_path) => out.push(self.given.join(name)),
             None => {}
+        }
+    }
+
+    /// Every manifest path this target covers.
+    fn everything(&self, out: &mut Vec<PathBuf>) {
+        match &self.file {
+            Some(_) => out.push(self.given.clone()),
+            None => {
+                out.extend(super::discover(std::slice::from_ref(&self.given)).unwrap_or_default())
+            }
         }
     }
 }
@@ -130,12 +139,17 @@ pub fn watch(
     let mut watcher =
         notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
             Ok(event) => {
-                if matches!(event.kind, EventKind::Access(_) | EventKind::Other)
+                let mut changed = Vec::new();
+                if event.need_rescan() {
+                    // Events were lost (inotify queue overflow): everything may have changed.
+                    for t in &handler_targets {
+                        t.everything(&mut changed);
+                    }
+                } else if matches!(event.kind, EventKind::Access(_) | EventKind::Other)
                     && !is_close_write(&event.kind)
                 {
                     return;
                 }
-                let mut changed = Vec::new();
                 for p in &event.paths {
                     for t in &handler_targets {
                         t.matches(p, &mut changed);
