@@ -1547,3 +1547,36 @@ fn list_items_stream_but_other_objects_with_items_do_not() {
         ]
     );
 }
+
+/// The same dump as `kubectl get -o json` writes it (pretty JSON, one `List`).
+#[test]
+#[ignore = "timing; run with --release"]
+fn ten_thousand_pods_as_json_load_in_under_two_seconds() {
+    let docs = ok("dump.yaml", &generated_dump(1000, 10));
+    let items: Vec<serde_json::Value> = docs
+        .iter()
+        .map(|d| match &d.object {
+            Object::Pod(o) => serde_json::to_value(o),
+            Object::Service(o) => serde_json::to_value(o),
+            Object::EndpointSlice(o) => serde_json::to_value(o),
+            other => panic!("{other:?}"),
+        })
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let text = serde_json::to_string_pretty(
+        &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}),
+    )
+    .unwrap();
+    drop(docs);
+    let (start, cpu_start) = (std::time::Instant::now(), thread_cpu_time());
+    let docs = ok("dump.json", &text);
+    let (elapsed, cpu) = (start.elapsed(), thread_cpu_time() - cpu_start);
+    println!(
+        "{} objects, {} MiB of JSON, loaded in {elapsed:?} wall, {cpu:?} CPU",
+        docs.len(),
+        text.len() >> 20
+    );
+    assert_eq!(docs.len(), 12_000);
+    assert!(docs.iter().all(|d| d.warnings.is_empty()));
+    assert!(cpu < Duration::from_secs(2), "{cpu:?}");
+}
