@@ -4,11 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value as Json;
-
-use super::tree::{Node, Seg, Value, parse_path, render_path};
+use super::de::{self, Ignored};
+use super::tree::{Entry, Node, Parsed, Seg, Value, parse_path, parse_stream, render_path};
 use super::{Document, ManifestError, Object, qualified_kind, validate};
 
 /// Expand files and directories into the manifest files to load, like `kubectl apply -f`:
@@ -79,32 +76,191 @@ pub fn load_file(path: &Path) -> Result<Vec<Document>, Vec<ManifestError>> {
 
 /// Load every object of `text`, reporting errors against `file`. See [`load_file`].
 pub fn load_str(file: &Path, text: &str) -> Result<Vec<Document>, Vec<ManifestError>> {
-    let roots = if looks_like_json(text) {
-        parse_json(file, text)?
-    } else {
-        parse_yaml(file, text)?
-    };
-    let mut items = Vec::new();
-    let mut errors = Vec::new();
-    for root in roots {
-        expand(file, root, None, &mut items, &mut errors);
+    let mut collected = collect(file, text, true)?;
+    if collected.fallback {
+        // A document that is not a List had a top-level `items` list, which was streamed as
+        // if it were one: read the file again, whole.
+        collected = collect(file, text, false)?;
     }
-    let mut docs = Vec::with_capacity(items.len());
+    let Collector {
+        docs, mut errors, ..
+    } = collected;
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line); // file order (stable: an object's errors keep theirs)
+        return Err(errors);
+    }
+    log_warnings(&docs);
+    Ok(docs)
+}
+
+/// Parse and decode, streaming the items of `List` documents (see [`Collector`]).
+fn collect<'f>(
+    file: &'f Path,
+    text: &str,
+    stream_items: bool,
+) -> Result<Collector<'f>, Vec<ManifestError>> {
+    // Text starting with `{` is JSON, as kubectl decides; if it is not valid JSON but is valid
+    // YAML (a flow mapping), take the YAML, otherwise report the JSON error.
+    if looks_like_json(text) {
+        let mut c = Collector::new(file);
+        match parse_json(file, text, stream_items, &mut |p| c.take(p)) {
+            Ok(()) => return Ok(c),
+            Err(json_errors) => {
+                let mut c = Collector::new(file);
+                return match parse_yaml(file, text, stream_items, &mut |p| c.take(p)) {
+                    Ok(()) => Ok(c),
+                    Err(_) => Err(json_errors),
+                };
+            }
+        }
+    }
+    let mut c = Collector::new(file);
+    parse_yaml(file, text, stream_items, &mut |p| c.take(p))?;
+    Ok(c)
+}
+
+/// Decodes parsed documents as they arrive. Items of a `List` arrive before the list itself
+/// (kubectl writes `kind: List` after `items`), each decoded at once so that only one object's
+/// tree is alive at a time; they are kept aside until the list completes and confirms it is a
+/// list (typed-list items without apiVersion/kind wait for it to learn them).
+struct Collector<'f> {
+    file: &'f Path,
+    docs: Vec<Document>,
+    errors: Vec<ManifestError>,
+    item_docs: Vec<Document>,
+    item_errors: Vec<ManifestError>,
+    kindless_items: Vec<Node>,
+    items_seen: bool,
+    /// A document with streamed items turned out not to be a list.
+    fallback: bool,
+}
+
+impl<'f> Collector<'f> {
+    fn new(file: &'f Path) -> Self {
+        Collector {
+            file,
+            docs: Vec::new(),
+            errors: Vec::new(),
+            item_docs: Vec::new(),
+            item_errors: Vec::new(),
+            kindless_items: Vec::new(),
+            items_seen: false,
+            fallback: false,
+        }
+    }
+
+    fn take(&mut self, parsed: Parsed) {
+        match parsed {
+            Parsed::Item(node) => {
+                self.items_seen = true;
+                let has_kind = node.get("apiVersion").is_some() && node.get("kind").is_some();
+                if has_kind || !matches!(node.value, Value::Map(_)) {
+                    decode_all(
+                        self.file,
+                        node,
+                        None,
+                        &mut self.item_docs,
+                        &mut self.item_errors,
+                    );
+                } else {
+                    self.kindless_items.push(node);
+                }
+            }
+            Parsed::Root(root) if !self.items_seen => {
+                decode_all(self.file, root, None, &mut self.docs, &mut self.errors);
+            }
+            Parsed::Root(root) => {
+                self.items_seen = false;
+                let kind = root.get("kind").and_then(Node::as_str).unwrap_or("");
+                if kind != "List" && !kind.ends_with("List") {
+                    self.fallback = true;
+                    return;
+                }
+                let defaults = list_defaults(&root, kind);
+                for node in std::mem::take(&mut self.kindless_items) {
+                    decode_all(
+                        self.file,
+                        node,
+                        defaults.clone(),
+                        &mut self.item_docs,
+                        &mut self.item_errors,
+                    );
+                }
+                self.item_docs.sort_by_key(|d| d.line);
+                self.docs.append(&mut self.item_docs);
+                self.errors.append(&mut self.item_errors);
+            }
+        }
+    }
+}
+
+/// Expand (nested lists) and decode one parsed document or item.
+fn decode_all(
+    file: &Path,
+    node: Node,
+    defaults: Defaults,
+    docs: &mut Vec<Document>,
+    errors: &mut Vec<ManifestError>,
+) {
+    let mut items = Vec::new();
+    expand(file, node, defaults, &mut items, errors);
     for (node, defaults) in items {
-        match decode(file, &node, defaults) {
+        match decode(file, node, defaults) {
             Ok(doc) => docs.push(doc),
             Err(errs) => errors.extend(errs),
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
+}
+
+/// apiVersion and kind for the items of a typed list (`PodList` → `Pod`); none for `List`.
+fn list_defaults(list: &Node, kind: &str) -> Defaults {
+    if kind == "List" {
+        return None;
     }
-    for doc in &docs {
+    list.get("apiVersion")
+        .and_then(Node::as_str)
+        .map(|v| (v.to_string(), kind.trim_end_matches("List").to_string()))
+}
+
+/// Log each kind of warning once per file: a dump of 10,000 pods from a newer cluster has the
+/// same new field 10,000 times, so the first is logged with a count of the others.
+fn log_warnings(docs: &[Document]) {
+    let mut groups: std::collections::BTreeMap<(&str, String), (usize, &ManifestError)> =
+        Default::default();
+    for doc in docs {
         for w in &doc.warnings {
-            tracing::warn!("{w} (ignored)");
+            let field = w.field.as_deref().unwrap_or("");
+            let mut pattern = String::with_capacity(field.len());
+            let mut in_index = false;
+            for c in field.chars() {
+                match c {
+                    '[' => in_index = true,
+                    ']' => in_index = false,
+                    c if in_index && c.is_ascii_digit() => {
+                        if !pattern.ends_with('*') {
+                            pattern.push('*');
+                        }
+                        continue;
+                    }
+                    _ => {}
+                }
+                pattern.push(c);
+            }
+            groups
+                .entry((doc.object.kind(), pattern))
+                .or_insert((0, w))
+                .0 += 1;
         }
     }
-    Ok(docs)
+    for ((kind, _), (count, first)) in groups {
+        match count {
+            1 => tracing::warn!("{first} (ignored)"),
+            n => tracing::warn!(
+                "{first} (ignored; the same in {} more {kind} objects of this file)",
+                n - 1
+            ),
+        }
+    }
 }
 
 fn looks_like_json(text: &str) -> bool {
@@ -112,41 +268,37 @@ fn looks_like_json(text: &str) -> bool {
     t.starts_with('{')
 }
 
-fn yaml_options() -> serde_saphyr::Options {
-    // As kubectl reads YAML (go-yaml v2, YAML 1.1 scalars): `0755` is octal, yes/no are booleans.
-    // serde-saphyr's default budget (250k nodes, 1k documents) guards against YAML
-    // bombs but rejects a real cluster dump (10k pods ≈ 400k nodes). Manifests are
-    // local files the operator chose, so the caps are raised to what a 100k-object
-    // dump needs; the input-size cap (256 MiB) and alias limits stay.
-    serde_saphyr::options! {
-        legacy_octal_numbers: true,
-        with_snippet: false,
-        budget: serde_saphyr::budget! {
-            max_nodes: 50_000_000,
-            max_events: 200_000_000,
-            max_documents: 1_000_000,
-            max_total_scalar_bytes: 256 * 1024 * 1024,
-        },
-    }
+/// Cap on tree nodes per parse, alias expansions included: generous for any real input (a node
+/// takes at least a couple of bytes of text), fatal for alias bombs.
+fn max_nodes(len: usize) -> usize {
+    (2 * len).max(100_000)
 }
 
-fn parse_yaml(file: &Path, text: &str) -> Result<Vec<Node>, Vec<ManifestError>> {
-    serde_saphyr::from_multiple_with_options::<Node>(text, yaml_options()).map_err(|e| {
-        let line = e.location().map(|l| l.line() as usize).filter(|&l| l > 0);
+fn parse_yaml(
+    file: &Path,
+    text: &str,
+    stream_items: bool,
+    sink: &mut dyn FnMut(Parsed),
+) -> Result<(), Vec<ManifestError>> {
+    parse_stream(text, max_nodes(text.len()), stream_items, sink).map_err(|e| {
         vec![ManifestError::new(
             file,
-            line,
-            format!("YAML syntax error: {}", strip_position(&e.to_string())),
+            e.line,
+            format!("YAML syntax error: {}", e.message),
         )]
     })
 }
 
 /// JSON: checked with serde_json first (precise syntax errors), then each value of the stream is
 /// parsed into the located tree (JSON is YAML flow syntax), its lines offset to the file.
-fn parse_json(file: &Path, text: &str) -> Result<Vec<Node>, Vec<ManifestError>> {
-    let mut roots = Vec::new();
+fn parse_json(
+    file: &Path,
+    text: &str,
+    stream_items: bool,
+    sink: &mut dyn FnMut(Parsed),
+) -> Result<(), Vec<ManifestError>> {
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
-    let mut start = 0;
+    let (mut start, mut counted, mut offset) = (0, 0, 0);
     loop {
         match stream.next() {
             None => break,
@@ -161,23 +313,34 @@ fn parse_json(file: &Path, text: &str) -> Result<Vec<Node>, Vec<ManifestError>> 
             Some(Ok(_)) => {
                 let end = stream.byte_offset();
                 let chunk = &text[start..end];
-                let offset = text[..start].matches('\n').count();
-                let mut node: Node = serde_saphyr::from_str_with_options(chunk, yaml_options())
-                    .map_err(|e| {
-                        let line = e.location().map(|l| l.line() as usize + offset);
+                offset += text[counted..start].matches('\n').count();
+                counted = start;
+                let mut shifted = |parsed: Parsed| {
+                    sink(match parsed {
+                        Parsed::Item(mut node) => {
+                            shift_lines(&mut node, offset);
+                            Parsed::Item(node)
+                        }
+                        Parsed::Root(mut node) => {
+                            shift_lines(&mut node, offset);
+                            Parsed::Root(node)
+                        }
+                    })
+                };
+                parse_stream(chunk, max_nodes(chunk.len()), stream_items, &mut shifted).map_err(
+                    |e| {
                         vec![ManifestError::new(
                             file,
-                            line,
-                            format!("cannot read JSON: {}", strip_position(&e.to_string())),
+                            e.line.map(|l| l + offset),
+                            format!("cannot read JSON: {}", e.message),
                         )]
-                    })?;
-                shift_lines(&mut node, offset);
-                roots.push(node);
+                    },
+                )?;
                 start = end;
             }
         }
     }
-    Ok(roots)
+    Ok(())
 }
 
 fn shift_lines(node: &mut Node, offset: usize) {
@@ -195,8 +358,7 @@ fn shift_lines(node: &mut Node, offset: usize) {
     }
 }
 
-/// serde-saphyr and serde_json append the position to their messages; the line is reported
-/// separately, so drop it.
+/// serde_json appends the position to its messages; the line is reported separately.
 fn strip_position(msg: &str) -> String {
     let msg = msg.trim();
     for marker in [" at line ", " at position "] {
@@ -224,36 +386,36 @@ fn expand(
         out.push((node, defaults));
         return;
     }
-    let item_defaults = if kind == "List" {
-        None
-    } else {
-        node.get("apiVersion")
-            .and_then(Node::as_str)
-            .map(|v| (v.to_string(), kind.trim_end_matches("List").to_string()))
-    };
-    let Some(items) = node.get("items") else {
+    let item_defaults = list_defaults(&node, kind);
+    let Value::Map(entries) = node.value else {
         return;
     };
-    match &items.value {
+    let Some(items) = entries.into_iter().find(|e| e.key == "items") else {
+        return;
+    };
+    match items.node.value {
         Value::Null => {}
         Value::Seq(list) => {
             for item in list {
-                expand(file, item.clone(), item_defaults.clone(), out, errors);
+                expand(file, item, item_defaults.clone(), out, errors);
             }
         }
         _ => errors.push(ManifestError {
             field: Some("items".into()),
             ..ManifestError::new(
                 file,
-                Some(items.line),
-                format!("must be a list of objects, found a {}", items.type_name()),
+                Some(items.key_line),
+                format!(
+                    "must be a list of objects, found {}",
+                    items.node.type_name()
+                ),
             )
         }),
     }
 }
 
 /// Decode one object.
-fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<ManifestError>> {
+fn decode(file: &Path, mut node: Node, defaults: Defaults) -> Result<Document, Vec<ManifestError>> {
     let err = |line: usize, field: Option<&str>, msg: String| ManifestError {
         field: field.map(str::to_string),
         ..ManifestError::new(file, Some(line), msg)
@@ -263,7 +425,7 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
             node.line,
             None,
             format!(
-                "expected a Kubernetes object (a map with apiVersion and kind), found a {}",
+                "expected a Kubernetes object (a map with apiVersion and kind), found {}",
                 node.type_name()
             ),
         )]);
@@ -317,13 +479,28 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
     } else {
         format!("{} {name:?}", qualified_kind(&api_version, &kind))
     };
-    let located = |path: &[Seg], msg: String, object: String| ManifestError {
+    let located = |node: &Node, path: &[Seg], msg: String, object: String| ManifestError {
         field: Some(render_path(path)).filter(|f| !f.is_empty()),
         object: Some(object),
         ..ManifestError::new(file, Some(node.line_of(path)), msg)
     };
+    if let Some(n) = metadata
+        .and_then(|m| m.get("name"))
+        .filter(|n| !matches!(n.value, Value::Str(_) | Value::Null))
+    {
+        return Err(vec![located(
+            &node,
+            &[Seg::Key("metadata".into()), Seg::Key("name".into())],
+            format!(
+                "must be a string, found {}; quote the value to make it a string",
+                n.type_name()
+            ),
+            ident,
+        )]);
+    }
     if name.is_empty() {
         return Err(vec![located(
+            &node,
             &[Seg::Key("metadata".into()), Seg::Key("name".into())],
             "Required value: name is required (generateName is not supported in manifest files, as with kubectl apply)".into(),
             format!("{ident} is invalid"),
@@ -333,14 +510,15 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
     let (group, version) = api_version
         .rsplit_once('/')
         .unwrap_or(("", api_version.as_str()));
-    let mut json = node.to_json();
-    if let (Some((v, k)), Json::Object(map)) = (&defaults, &mut json) {
-        map.entry("apiVersion")
-            .or_insert_with(|| Json::String(v.clone()));
-        map.entry("kind").or_insert_with(|| Json::String(k.clone()));
+    let (group, version) = (group.to_string(), version.to_string());
+    if defaults.is_some() {
+        // Items of a typed list: the type checks apiVersion and kind, so write them in.
+        node.set("apiVersion", Value::Str(api_version.clone()));
+        node.set("kind", Value::Str(kind.clone()));
     }
-    let no_match = |supported: &str| {
+    let no_match = |node: &Node, supported: &str| {
         vec![located(
+            node,
             &[Seg::Key("apiVersion".into())],
             format!(
                 "no matches for kind {kind:?} in version {api_version:?} (supported: {supported})"
@@ -349,33 +527,38 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
         )]
     };
     // Strict kinds reject unknown fields; the others (dumps of real clusters) only warn.
-    let (decoded, strict) = match (group, kind.as_str()) {
+    let ignored = Ignored::default();
+    let (decoded, strict) = match (group.as_str(), kind.as_str()) {
         ("", "Namespace" | "Service" | "Endpoints" | "Pod" | "PersistentVolumeClaim")
             if version != "v1" =>
         {
-            return Err(no_match("v1"));
+            return Err(no_match(&node, "v1"));
         }
-        ("", "Namespace") => (typed(json, Object::Namespace), false),
-        ("", "Service") => (typed(json, Object::Service), false),
-        ("", "Endpoints") => (typed(json, Object::Endpoints), false),
-        ("", "Pod") => (typed(json, Object::Pod), false),
-        ("", "PersistentVolumeClaim") => (typed(json, Object::PersistentVolumeClaim), false),
+        ("", "Namespace") => (typed(&node, &ignored, Object::Namespace), false),
+        ("", "Service") => (typed(&node, &ignored, Object::Service), false),
+        ("", "Endpoints") => (typed(&node, &ignored, Object::Endpoints), false),
+        ("", "Pod") => (typed(&node, &ignored, Object::Pod), false),
+        ("", "PersistentVolumeClaim") => {
+            (typed(&node, &ignored, Object::PersistentVolumeClaim), false)
+        }
         ("discovery.k8s.io", "EndpointSlice") if version != "v1" => {
-            return Err(no_match("discovery.k8s.io/v1"));
+            return Err(no_match(&node, "discovery.k8s.io/v1"));
         }
-        ("discovery.k8s.io", "EndpointSlice") => (typed(json, Object::EndpointSlice), false),
+        ("discovery.k8s.io", "EndpointSlice") => {
+            (typed(&node, &ignored, Object::EndpointSlice), false)
+        }
         ("apps", "StatefulSet" | "ControllerRevision")
-            if !matches!(version, "v1" | "v1beta1" | "v1beta2") =>
+            if !matches!(version.as_str(), "v1" | "v1beta1" | "v1beta2") =>
         {
-            return Err(no_match("apps/v1, apps/v1beta1, apps/v1beta2"));
+            return Err(no_match(&node, "apps/v1, apps/v1beta1, apps/v1beta2"));
         }
         ("apps", "StatefulSet") => {
-            convert_statefulset(&mut json, version);
-            (typed(json, Object::StatefulSet), true)
+            convert_statefulset(&mut node, &version);
+            (typed(&node, &ignored, Object::StatefulSet), true)
         }
         ("apps", "ControllerRevision") => {
-            json["apiVersion"] = Json::String("apps/v1".into());
-            (typed(json, Object::ControllerRevision), false)
+            node.set("apiVersion", Value::Str("apps/v1".into()));
+            (typed(&node, &ignored, Object::ControllerRevision), false)
         }
         _ => {
             let object = Object::Other {
@@ -392,15 +575,13 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
             });
         }
     };
-    let (object, output) = match decoded {
-        Ok(ok) => ok,
-        Err((path, msg)) => return Err(vec![located(&path, msg, ident)]),
+    let object = match decoded {
+        Ok(object) => object,
+        Err((path, msg)) => return Err(vec![located(&node, &path, msg, ident)]),
     };
 
     let mut warnings = Vec::new();
-    let mut unknown = Vec::new();
-    unknown_fields(node, &output, &mut Vec::new(), &mut unknown);
-    for path in unknown {
+    for (path, _line) in ignored.into_inner() {
         let Some(Seg::Key(leaf)) = path.last() else {
             continue;
         };
@@ -409,7 +590,7 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
             msg.push_str("; ");
             msg.push_str(&hint);
         }
-        let e = located(&path, msg, ident.clone());
+        let e = located(&node, &path, msg, ident.clone());
         if strict {
             errors.push(e)
         } else {
@@ -418,7 +599,9 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
     }
     for fe in validate(&object) {
         let path = parse_path(&fe.field);
-        errors.push(located(&path, fe.message, format!("{ident} is invalid")));
+        let mut e = located(&node, &path, fe.message, format!("{ident} is invalid"));
+        e.field = Some(fe.field); // as validation wrote it: `spec.resources[storage]`
+        errors.push(e);
     }
     if errors.is_empty() {
         Ok(Document {
@@ -436,32 +619,19 @@ fn decode(file: &Path, node: &Node, defaults: Defaults) -> Result<Document, Vec<
 fn describe(n: &Node) -> String {
     match &n.value {
         Value::Str(s) => format!("{s:?}"),
-        _ => format!("a {}", n.type_name()),
+        _ => n.type_name().to_string(),
     }
 }
 
-/// Decode into `T` with the failing field's path; return the object and `T` serialized again
-/// (to find the fields `T` dropped).
-fn typed<T>(json: Json, wrap: fn(T) -> Object) -> Result<(Object, Json), (Vec<Seg>, String)>
-where
-    T: DeserializeOwned + Serialize,
-{
-    let value: T = serde_path_to_error::deserialize(json).map_err(|e| {
-        let path = e
-            .path()
-            .iter()
-            .filter_map(|s| match s {
-                serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
-                serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
-                serde_path_to_error::Segment::Enum { variant } => Some(Seg::Key(variant.clone())),
-                serde_path_to_error::Segment::Unknown => None,
-            })
-            .collect();
-        (path, with_quote_hint(e.into_inner().to_string()))
-    })?;
-    let output = serde_json::to_value(&value)
-        .map_err(|e| (Vec::new(), format!("cannot re-encode object: {e}")))?;
-    Ok((wrap(value), output))
+/// Decode into `T`: the object, or the failing field's path and the message.
+fn typed<'a, T: serde::Deserialize<'a>>(
+    node: &'a Node,
+    ignored: &'a Ignored,
+    wrap: fn(T) -> Object,
+) -> Result<Object, (Vec<Seg>, String)> {
+    de::decode(node, ignored)
+        .map(wrap)
+        .map_err(|e| (e.path.unwrap_or_default(), with_quote_hint(e.message)))
 }
 
 /// A scalar where a string belongs is almost always a YAML value that needs quotes.
@@ -479,35 +649,6 @@ fn with_quote_hint(msg: String) -> String {
         format!("{msg}; quote the value to make it a string")
     } else {
         msg
-    }
-}
-
-/// Fields present (and not null) in the source but absent from the typed object serialized
-/// again: the fields the type does not know. Values are not compared (int-or-string,
-/// quantities and timestamps may be spelled differently), only keys.
-fn unknown_fields(input: &Node, output: &Json, path: &mut Vec<Seg>, out: &mut Vec<Vec<Seg>>) {
-    match (&input.value, output) {
-        (Value::Map(entries), Json::Object(map)) => {
-            for e in entries {
-                if e.node.value == Value::Null {
-                    continue;
-                }
-                path.push(Seg::Key(e.key.clone()));
-                match map.get(&e.key) {
-                    None => out.push(path.clone()),
-                    Some(v) => unknown_fields(&e.node, v, path, out),
-                }
-                path.pop();
-            }
-        }
-        (Value::Seq(items), Json::Array(list)) => {
-            for (i, (item, v)) in items.iter().zip(list).enumerate() {
-                path.push(Seg::Index(i));
-                unknown_fields(item, v, path, out);
-                path.pop();
-            }
-        }
-        _ => {}
     }
 }
 
@@ -559,35 +700,49 @@ fn hint(object: &Object, path: &[Seg]) -> Option<String> {
 
 /// Legacy StatefulSet versions → apps/v1, before decoding. apps/v1beta1 defaulted the selector
 /// from the template labels and used `OnDelete` updates; apps/v1beta2 already required a
-/// selector and defaulted to `RollingUpdate`, as apps/v1 does.
-fn convert_statefulset(json: &mut Json, version: &str) {
-    json["apiVersion"] = Json::String("apps/v1".into());
+/// selector and defaulted to `RollingUpdate`, as apps/v1 does. Added fields take the line of
+/// the map they are added to.
+fn convert_statefulset(node: &mut Node, version: &str) {
+    node.set("apiVersion", Value::Str("apps/v1".into()));
     if version != "v1beta1" {
         return;
     }
-    let Some(spec) = json.get_mut("spec").and_then(Json::as_object_mut) else {
+    let Some(spec) = node
+        .get_mut("spec")
+        .filter(|s| matches!(s.value, Value::Map(_)))
+    else {
         return;
     };
-    if !spec.contains_key("selector") {
+    let line = spec.line;
+    if spec.get("selector").is_none() {
         let labels = spec
             .get("template")
             .and_then(|t| t.get("metadata"))
             .and_then(|m| m.get("labels"));
-        if let Some(labels) = labels.filter(|l| l.as_object().is_some_and(|o| !o.is_empty())) {
-            let selector = serde_json::json!({ "matchLabels": labels });
-            spec.insert("selector".into(), selector);
+        if let Some(labels) = labels.filter(|l| matches!(&l.value, Value::Map(e) if !e.is_empty()))
+        {
+            let match_labels = Entry {
+                key: "matchLabels".into(),
+                key_line: labels.line,
+                node: labels.clone(),
+            };
+            spec.set("selector", Value::Map(vec![match_labels]));
         }
     }
+    let on_delete = || Entry {
+        key: "type".into(),
+        key_line: line,
+        node: Node {
+            line,
+            value: Value::Str("OnDelete".into()),
+        },
+    };
     match spec.get_mut("updateStrategy") {
-        None => {
-            spec.insert(
-                "updateStrategy".into(),
-                serde_json::json!({ "type": "OnDelete" }),
-            );
-        }
-        Some(Json::Object(strategy)) if !strategy.contains_key("type") => {
-            strategy.insert("type".into(), Json::String("OnDelete".into()));
-        }
+        None => spec.set("updateStrategy", Value::Map(vec![on_delete()])),
+        Some(Node {
+            value: Value::Map(entries),
+            ..
+        }) if !entries.iter().any(|e| e.key == "type") => entries.push(on_delete()),
         Some(_) => {}
     }
 }

@@ -16,7 +16,10 @@ use std::fmt;
 use std::net::IpAddr;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
-use k8s_openapi::api::core::v1::{Container, PersistentVolumeClaim, PodSpec, Service};
+use k8s_openapi::api::core::v1::{
+    Container, Endpoints, PersistentVolumeClaim, PersistentVolumeClaimSpec, Pod, PodSpec, Service,
+};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -148,13 +151,23 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
         }
         Object::Pod(pod) => {
             validate_meta(&pod.metadata, NameRule::Subdomain, true, &mut errs);
+            validate_pod_identity(pod, &mut errs);
         }
         Object::EndpointSlice(o) => {
-            validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs)
+            validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs);
+            validate_endpoint_slice(o, &mut errs);
         }
-        Object::Endpoints(o) => validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs),
+        Object::Endpoints(o) => {
+            validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs);
+            validate_endpoints(o, &mut errs);
+        }
         Object::PersistentVolumeClaim(o) => {
-            validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs)
+            validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs);
+            if let Some(spec) = &o.spec {
+                validate_claim_spec(spec, "spec", &mut errs);
+            } else {
+                errs.push(FieldError::required("spec", ""));
+            }
         }
         Object::ControllerRevision(o) => {
             validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs)
@@ -165,6 +178,8 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
 }
 
 /// Update validation: what may not change from `old` to `new`, then [`validate`] of `new`.
+/// A StatefulSet may change replicas, ordinals, template, updateStrategy, revisionHistoryLimit,
+/// persistentVolumeClaimRetentionPolicy and minReadySeconds (as the 1.33 API server allows).
 ///
 /// Defaults are compared as equal to absent fields (`podManagementPolicy: OrderedReady`, claim
 /// templates' `volumeMode: Filesystem` and status), so a manifest may be compared with a stored,
@@ -190,7 +205,8 @@ pub fn validate_update(old: &Object, new: &Object) -> Vec<FieldError> {
                     "spec",
                     FieldErrorKind::Forbidden,
                     "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', \
-                     'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
+                     'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and \
+                     'minReadySeconds' are forbidden"
                         .into(),
                 ));
             }
@@ -245,7 +261,6 @@ fn immutable_view(spec: &StatefulSetSpec) -> serde_json::Value {
         "selector": spec.selector,
         "serviceName": spec.service_name.clone().unwrap_or_default(),
         "podManagementPolicy": spec.pod_management_policy.clone().unwrap_or_else(|| "OrderedReady".into()),
-        "revisionHistoryLimit": spec.revision_history_limit.unwrap_or(10),
         "volumeClaimTemplates": claims,
     })
 }
@@ -681,6 +696,15 @@ fn validate_statefulset(set: &StatefulSet, errs: &mut Vec<FieldError>) {
                 }
             }
         }
+        match &claim.spec {
+            Some(spec) => {
+                validate_claim_spec(spec, &format!("spec.volumeClaimTemplates[{i}].spec"), errs)
+            }
+            None => errs.push(FieldError::required(
+                format!("spec.volumeClaimTemplates[{i}].spec"),
+                "",
+            )),
+        }
     }
     match &template.spec {
         None => errs.push(FieldError::required("spec.template.spec.containers", "")),
@@ -972,5 +996,230 @@ fn validate_service(svc: &Service, errs: &mut Vec<FieldError>) {
                 "must be between 1 and 65535, inclusive",
             ));
         }
+    }
+}
+
+// ---- claims ----
+
+/// What a PersistentVolumeClaim (or a claim template, whose claims the controller creates)
+/// needs: an access mode and a storage request, both well formed.
+fn validate_claim_spec(spec: &PersistentVolumeClaimSpec, field: &str, errs: &mut Vec<FieldError>) {
+    let modes = spec.access_modes.as_deref().unwrap_or_default();
+    if modes.is_empty() {
+        errs.push(FieldError::required(
+            format!("{field}.accessModes"),
+            "at least 1 access mode is required",
+        ));
+    }
+    const MODES: [&str; 4] = [
+        "ReadOnlyMany",
+        "ReadWriteMany",
+        "ReadWriteOnce",
+        "ReadWriteOncePod",
+    ];
+    for m in modes {
+        if !MODES.contains(&m.as_str()) {
+            errs.push(FieldError::not_supported(
+                format!("{field}.accessModes"),
+                m,
+                &MODES,
+            ));
+        }
+    }
+    let resources = spec.resources.as_ref();
+    let requests = resources.and_then(|r| r.requests.as_ref());
+    if requests.is_none_or(|r| !r.contains_key("storage")) {
+        errs.push(FieldError::required(
+            format!("{field}.resources[storage]"),
+            "",
+        ));
+    }
+    for (kind, list) in [
+        ("requests", requests),
+        ("limits", resources.and_then(|r| r.limits.as_ref())),
+    ] {
+        for (name, q) in list.into_iter().flatten() {
+            if !is_quantity(&q.0) {
+                errs.push(FieldError::invalid(
+                    format!("{field}.resources.{kind}[{name}]"),
+                    format!("{:?}", q.0),
+                    "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+                ));
+            }
+        }
+    }
+}
+
+/// `resource.ParseQuantity`'s grammar: a signed decimal number, then an optional binary-SI
+/// (Ki Mi Gi Ti Pi Ei), decimal-SI (n u m k M G T P E) or exponent (e3, E-2) suffix.
+fn is_quantity(s: &str) -> bool {
+    let s = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let number_len = s
+        .bytes()
+        .take_while(|c| c.is_ascii_digit() || *c == b'.')
+        .count();
+    let (number, suffix) = s.split_at(number_len);
+    if number.is_empty() || number == "." || number.matches('.').count() > 1 {
+        return false;
+    }
+    match suffix {
+        "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "n" | "u" | "m" | "k" | "M" | "G" | "T"
+        | "P" | "E" => true,
+        _ => {
+            let Some(exp) = suffix.strip_prefix(['e', 'E']) else {
+                return false;
+            };
+            let exp = exp.strip_prefix(['+', '-']).unwrap_or(exp);
+            !exp.is_empty() && exp.bytes().all(|c| c.is_ascii_digit())
+        }
+    }
+}
+
+// ---- what DNS answers are built from: pod identity, endpoints ----
+
+fn validate_ip(ip: &str, field: String, errs: &mut Vec<FieldError>) {
+    if ip.parse::<IpAddr>().is_err() {
+        errs.push(FieldError::invalid(
+            field,
+            format!("{ip:?}"),
+            "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+        ));
+    }
+}
+
+fn validate_label_field(value: Option<&str>, field: &str, errs: &mut Vec<FieldError>) {
+    if let Some(v) = value.filter(|v| !v.is_empty()) {
+        let problems = dns1123_label(v);
+        if !problems.is_empty() {
+            errs.push(FieldError::invalid(
+                field,
+                format!("{v:?}"),
+                &problems.join("; "),
+            ));
+        }
+    }
+}
+
+/// A pod's DNS identity: hostname and subdomain are DNS labels, its IPs are IPs.
+fn validate_pod_identity(pod: &Pod, errs: &mut Vec<FieldError>) {
+    if let Some(spec) = &pod.spec {
+        validate_label_field(spec.hostname.as_deref(), "spec.hostname", errs);
+        validate_label_field(spec.subdomain.as_deref(), "spec.subdomain", errs);
+    }
+    if let Some(status) = &pod.status {
+        if let Some(ip) = status.pod_ip.as_deref().filter(|ip| !ip.is_empty()) {
+            validate_ip(ip, "status.podIP".into(), errs);
+        }
+        for (i, ip) in status.pod_ips.iter().flatten().enumerate() {
+            validate_ip(&ip.ip, format!("status.podIPs[{i}].ip"), errs);
+        }
+    }
+}
+
+fn validate_endpoint_slice(slice: &EndpointSlice, errs: &mut Vec<FieldError>) {
+    let ty = slice.address_type.as_str();
+    if !matches!(ty, "IPv4" | "IPv6" | "FQDN") {
+        errs.push(FieldError::not_supported(
+            "addressType",
+            ty,
+            &["FQDN", "IPv4", "IPv6"],
+        ));
+    }
+    for (i, ep) in slice.endpoints.iter().enumerate() {
+        let field = format!("endpoints[{i}]");
+        if ep.addresses.is_empty() || ep.addresses.len() > 100 {
+            errs.push(FieldError::invalid(
+                format!("{field}.addresses"),
+                ep.addresses.len(),
+                "must have at least 1 and at most 100 addresses",
+            ));
+        }
+        for (j, addr) in ep.addresses.iter().enumerate() {
+            let f = format!("{field}.addresses[{j}]");
+            match ty {
+                "IPv4" if addr.parse::<std::net::Ipv4Addr>().is_err() => errs.push(
+                    FieldError::invalid(f, format!("{addr:?}"), "must be a valid IPv4 address"),
+                ),
+                "IPv6" if addr.parse::<std::net::Ipv6Addr>().is_err() => errs.push(
+                    FieldError::invalid(f, format!("{addr:?}"), "must be a valid IPv6 address"),
+                ),
+                "FQDN" => {
+                    let problems = dns1123_subdomain(addr);
+                    if !problems.is_empty() {
+                        errs.push(FieldError::invalid(
+                            f,
+                            format!("{addr:?}"),
+                            &problems.join("; "),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        validate_label_field(ep.hostname.as_deref(), &format!("{field}.hostname"), errs);
+    }
+    let mut names = BTreeSet::new();
+    for (i, p) in slice.ports.iter().flatten().enumerate() {
+        let field = format!("ports[{i}]");
+        let name = p.name.as_deref().unwrap_or("");
+        if !name.is_empty() {
+            validate_label_field(Some(name), &format!("{field}.name"), errs);
+        }
+        if !names.insert(name) {
+            errs.push(FieldError::duplicate(format!("{field}.name"), name));
+        }
+        if let Some(port) = p.port.filter(|p| !(1..=65535).contains(p)) {
+            errs.push(FieldError::invalid(
+                format!("{field}.port"),
+                port,
+                "must be between 1 and 65535, inclusive",
+            ));
+        }
+        validate_protocol(p.protocol.as_deref(), &format!("{field}.protocol"), errs);
+    }
+}
+
+fn validate_endpoints(ep: &Endpoints, errs: &mut Vec<FieldError>) {
+    for (i, subset) in ep.subsets.iter().flatten().enumerate() {
+        let field = format!("subsets[{i}]");
+        for (list, addrs) in [
+            ("addresses", &subset.addresses),
+            ("notReadyAddresses", &subset.not_ready_addresses),
+        ] {
+            for (j, a) in addrs.iter().flatten().enumerate() {
+                validate_ip(&a.ip, format!("{field}.{list}[{j}].ip"), errs);
+                validate_label_field(
+                    a.hostname.as_deref(),
+                    &format!("{field}.{list}[{j}].hostname"),
+                    errs,
+                );
+            }
+        }
+        for (j, p) in subset.ports.iter().flatten().enumerate() {
+            if !(1..=65535).contains(&p.port) {
+                errs.push(FieldError::invalid(
+                    format!("{field}.ports[{j}].port"),
+                    p.port,
+                    "must be between 1 and 65535, inclusive",
+                ));
+            }
+            validate_protocol(
+                p.protocol.as_deref(),
+                &format!("{field}.ports[{j}].protocol"),
+                errs,
+            );
+        }
+    }
+}
+
+fn validate_protocol(proto: Option<&str>, field: &str, errs: &mut Vec<FieldError>) {
+    if let Some(proto) = proto.filter(|p| !p.is_empty())
+        && !matches!(proto, "TCP" | "UDP" | "SCTP")
+    {
+        errs.push(FieldError::not_supported(
+            field,
+            proto,
+            &["SCTP", "TCP", "UDP"],
+        ));
     }
 }

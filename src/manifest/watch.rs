@@ -8,6 +8,9 @@
 //! in them (same rule as [`super::discover`]). Bursts (write + chmod + rename, or an editor's
 //! several writes) collapse into one notification per file after [`DEBOUNCE`] of quiet.
 //!
+//! Manifests mounted from a ConfigMap change by Kubernetes swapping the `..data` symlink the
+//! visible files point through; that swap counts as a change of every manifest file there.
+//!
 //! A notification only names the file; the receiver reloads it (and a file that no longer
 //! exists has been deleted).
 
@@ -55,23 +58,46 @@ struct Target {
     given: PathBuf,
 }
 
+/// The name Kubernetes' atomic writer swaps (a symlink to a fresh timestamped directory) when a
+/// ConfigMap or Secret volume changes; the visible files are symlinks through it.
+const KUBE_ATOMIC_LINK: &str = "..data";
+
 impl Target {
-    fn matches(&self, event_path: &Path) -> Option<PathBuf> {
-        let name = event_path.file_name()?;
-        let parent = event_path.parent()?;
-        if parent != self.dir && std::fs::canonicalize(parent).ok()?.as_path() != self.dir {
-            return None;
+    /// The manifest paths an event on `event_path` concerns, pushed to `out`.
+    fn matches(&self, event_path: &Path, out: &mut Vec<PathBuf>) {
+        let (Some(name), Some(parent)) = (event_path.file_name(), event_path.parent()) else {
+            return;
+        };
+        if parent != self.dir
+            && std::fs::canonicalize(parent).ok().as_deref() != Some(self.dir.as_path())
+        {
+            return;
+        }
+        if name == KUBE_ATOMIC_LINK {
+            return self.everything(out);
         }
         match &self.file {
-            Some(file) => (file == name).then(|| self.given.clone()),
-            None => is_manifest_name(event_path).then(|| self.given.join(name)),
+            Some(file) if file == name => out.push(self.given.clone()),
+            Some(_) => {}
+            None if is_manifest_name(event_path) => out.push(self.given.join(name)),
+            None => {}
+        }
+    }
+
+    /// Every manifest path this target covers.
+    fn everything(&self, out: &mut Vec<PathBuf>) {
+        match &self.file {
+            Some(_) => out.push(self.given.clone()),
+            None => {
+                out.extend(super::discover(std::slice::from_ref(&self.given)).unwrap_or_default())
+            }
         }
     }
 }
 
 /// Watch files and directories (as given to [`super::discover`]) and receive the path of each
 /// manifest file that changed, was replaced, created or deleted, at most once per
-/// [`DEBOUNCE`] burst. Must be called inside a tokio runtime.
+/// [`DEBOUNCE`](super::WATCH_DEBOUNCE) burst (75 ms). Must be called inside a tokio runtime.
 pub fn watch(
     paths: Vec<PathBuf>,
 ) -> Result<(ManifestWatcher, mpsc::Receiver<PathBuf>), ManifestError> {
@@ -113,17 +139,24 @@ pub fn watch(
     let mut watcher =
         notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
             Ok(event) => {
-                if matches!(event.kind, EventKind::Access(_) | EventKind::Other)
+                let mut changed = Vec::new();
+                if event.need_rescan() {
+                    // Events were lost (inotify queue overflow): everything may have changed.
+                    for t in &handler_targets {
+                        t.everything(&mut changed);
+                    }
+                } else if matches!(event.kind, EventKind::Access(_) | EventKind::Other)
                     && !is_close_write(&event.kind)
                 {
                     return;
                 }
                 for p in &event.paths {
                     for t in &handler_targets {
-                        if let Some(report) = t.matches(p) {
-                            let _ = raw_tx.send(report);
-                        }
+                        t.matches(p, &mut changed);
                     }
+                }
+                for path in changed {
+                    let _ = raw_tx.send(path);
                 }
             }
             Err(e) => tracing::warn!("manifest watch error: {e}"),
@@ -192,5 +225,32 @@ async fn debounce(mut raw: mpsc::UnboundedReceiver<PathBuf>, out: mpsc::Sender<P
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bursts_collapse_into_one_notification_per_file() {
+        let (raw_tx, raw_rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = mpsc::channel(16);
+        let task = tokio::spawn(debounce(raw_rx, tx));
+        let start = Instant::now();
+        for p in ["b.yaml", "a.yaml", "b.yaml", "b.yaml", "a.yaml"] {
+            raw_tx.send(PathBuf::from(p)).unwrap();
+        }
+        assert_eq!(rx.recv().await, Some(PathBuf::from("a.yaml")));
+        assert_eq!(rx.recv().await, Some(PathBuf::from("b.yaml")));
+        assert!(start.elapsed() >= DEBOUNCE);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), rx.recv())
+                .await
+                .is_err()
+        );
+        drop(raw_tx);
+        task.await.unwrap();
+        assert_eq!(rx.recv().await, None);
     }
 }
