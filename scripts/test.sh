@@ -8,8 +8,12 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 echo "== cargo test (all targets)"
 cargo test --all-targets --locked 2>&1 | tee /tmp/ordinal-cargo-test.log
+[ "${PIPESTATUS[0]}" = 0 ] || { echo "cargo test failed" >&2; exit 1; }
 if [ "${ORDINAL_SKIP_CLUSTER:-0}" != 1 ] && [ -x tests/cluster/ci.sh ]; then
   echo "== real control plane (tests/cluster/ci.sh)"
   bash tests/cluster/ci.sh
 fi
+passed=$(grep -Eo '[0-9]+ passed' /tmp/ordinal-cargo-test.log | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' /tmp/ordinal-cargo-test.log | awk '{s+=$1} END {print s+0}')
 echo "== all tests passed in $(( $(date +%s) - start ))s"
+echo "tests: ${passed} passed, ${failed} failed"
