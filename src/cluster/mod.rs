@@ -152,6 +152,18 @@ fn port_number(field: String, port: i32) -> Result<u16, ConvertError> {
     })
 }
 
+impl Port {
+    /// A port from the (name, number, protocol) triple every Kubernetes port type
+    /// carries; an empty name counts as unnamed, a missing protocol as TCP.
+    fn new(field: String, name: Option<&String>, port: i32, protocol: Option<&str>) -> Result<Port, ConvertError> {
+        Ok(Port {
+            name: name.filter(|n| !n.is_empty()).cloned(),
+            port: port_number(field, port)?,
+            protocol: protocol.unwrap_or("TCP").to_ascii_lowercase(),
+        })
+    }
+}
+
 impl Service {
     /// Converts a Service. Cluster IPs come from `spec.clusterIPs`, else `spec.clusterIP`.
     pub fn from_k8s(svc: &K8sService) -> Result<Self, ConvertError> {
@@ -182,13 +194,7 @@ impl Service {
             .iter()
             .flatten()
             .enumerate()
-            .map(|(i, p)| {
-                Ok(Port {
-                    name: p.name.clone().filter(|n| !n.is_empty()),
-                    port: port_number(format!("spec.ports[{i}].port"), p.port)?,
-                    protocol: p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase(),
-                })
-            })
+            .map(|(i, p)| Port::new(format!("spec.ports[{i}].port"), p.name.as_ref(), p.port, p.protocol.as_deref()))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Service {
             key,
@@ -232,14 +238,7 @@ impl EndpointSet {
             .iter()
             .flatten()
             .enumerate()
-            .filter_map(|(i, p)| {
-                let port = p.port?;
-                Some(port_number(format!("ports[{i}].port"), port).map(|port| Port {
-                    name: p.name.clone().filter(|n| !n.is_empty()),
-                    port,
-                    protocol: p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase(),
-                }))
-            })
+            .filter_map(|(i, p)| Some(Port::new(format!("ports[{i}].port"), p.name.as_ref(), p.port?, p.protocol.as_deref())))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(EndpointSet { service: ObjectKey::new(Some(&key.namespace), service), endpoints, ports }))
     }
@@ -259,11 +258,7 @@ impl EndpointSet {
                 }
             }
             for (j, p) in subset.ports.iter().flatten().enumerate() {
-                let port = Port {
-                    name: p.name.clone().filter(|n| !n.is_empty()),
-                    port: port_number(format!("subsets[{i}].ports[{j}].port"), p.port)?,
-                    protocol: p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase(),
-                };
+                let port = Port::new(format!("subsets[{i}].ports[{j}].port"), p.name.as_ref(), p.port, p.protocol.as_deref())?;
                 if !ports.contains(&port) {
                     ports.push(port);
                 }
