@@ -81,6 +81,20 @@ impl ManifestSource {
         report
     }
 
+    /// Loads manifests held in memory as if they were the file `file` (benchmarks,
+    /// fuzzing and tests build zones without touching the filesystem).
+    pub fn load_text(&mut self, file: &Path, text: &str) -> LoadReport {
+        let mut report = LoadReport::default();
+        match manifest::load_str(file, text).and_then(|docs| dns_objects(docs, &mut report)) {
+            Ok(objects) => {
+                report.loaded += 1;
+                self.files.insert(file.to_path_buf(), objects);
+            }
+            Err(errors) => report.errors.extend(errors),
+        }
+        report
+    }
+
     fn load_file(&mut self, file: &Path, report: &mut LoadReport) {
         match manifest::load_file(file).map_err(|e| e).and_then(|docs| dns_objects(docs, report)) {
             Ok(objects) => {
