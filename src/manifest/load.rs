@@ -78,7 +78,32 @@ pub fn load_file(path: &Path) -> Result<Vec<Document>, Vec<ManifestError>> {
 }
 
 /// Load every object of `text`, reporting errors against `file`. See [`load_file`].
+///
+/// YAML goes through [`stream`] first, which decodes `List` items one at a time as the
+/// parser yields them, so a 10,000-pod dump never exists as one located tree (that
+/// tree peaked at ~140 MB and glibc kept it resident). Anything unusual — a syntax
+/// error, an invalid object, a typed list whose items rely on the list's defaults —
+/// falls back to the whole-file path below, which produces every located message.
 pub fn load_str(file: &Path, text: &str) -> Result<Vec<Document>, Vec<ManifestError>> {
+    if !looks_like_json(text) {
+        if let Some(docs) = stream::load(file, text) {
+            log_warnings(&docs);
+            return Ok(docs);
+        }
+    }
+    load_str_located(file, text)
+}
+
+fn log_warnings(docs: &[Document]) {
+    for doc in docs {
+        for w in &doc.warnings {
+            tracing::warn!("{w} (ignored)");
+        }
+    }
+}
+
+/// The whole-file path: every root parsed into one located tree, then expanded and decoded.
+fn load_str_located(file: &Path, text: &str) -> Result<Vec<Document>, Vec<ManifestError>> {
     let roots = if looks_like_json(text) {
         parse_json(file, text)?
     } else {
@@ -99,12 +124,212 @@ pub fn load_str(file: &Path, text: &str) -> Result<Vec<Document>, Vec<ManifestEr
     if !errors.is_empty() {
         return Err(errors);
     }
-    for doc in &docs {
-        for w in &doc.warnings {
-            tracing::warn!("{w} (ignored)");
+    log_warnings(&docs);
+    Ok(docs)
+}
+
+/// Streaming YAML decoding: the happy path of [`load_str`].
+///
+/// A root document's `items` sequence is not built into the tree: each item is parsed
+/// into its own located [`Node`], expanded and decoded at once, and dropped, so only
+/// one item's tree is alive at a time. Lines still come from the parser, so decoded
+/// documents and their warnings are exactly those of the whole-file path. Any error
+/// returns `None` and [`load_str`] starts over on the whole-file path for its messages.
+mod stream {
+    use std::cell::RefCell;
+    use std::fmt;
+    use std::path::{Path, PathBuf};
+
+    use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde_saphyr::Spanned;
+
+    use super::super::tree::{Entry, Key, Node, Value};
+    use super::super::Document;
+
+    /// Where items decoded during parsing go (serde's `Deserialize` takes no context).
+    struct Sink {
+        file: PathBuf,
+        docs: Vec<Document>,
+        failed: bool,
+    }
+
+    thread_local! {
+        static SINK: RefCell<Option<Sink>> = const { RefCell::new(None) };
+    }
+
+    fn with_sink(f: impl FnOnce(&mut Sink)) {
+        SINK.with(|s| {
+            if let Some(sink) = s.borrow_mut().as_mut() {
+                f(sink);
+            }
+        });
+    }
+
+    fn fail() {
+        with_sink(|s| s.failed = true);
+    }
+
+    pub(super) fn load(file: &Path, text: &str) -> Option<Vec<Document>> {
+        SINK.with(|s| *s.borrow_mut() = Some(Sink { file: file.to_path_buf(), docs: Vec::new(), failed: false }));
+        let roots = serde_saphyr::from_multiple_with_options::<Root>(text, super::yaml_options());
+        let sink = SINK.with(|s| s.borrow_mut().take())?;
+        let roots = roots.ok()?;
+        if sink.failed {
+            return None;
+        }
+        let mut streamed = sink.docs.into_iter();
+        let mut docs = Vec::with_capacity(streamed.len() + roots.len());
+        for root in roots {
+            match root.streamed {
+                Some(n) => {
+                    let kind = root.node.get("kind").and_then(Node::as_str).unwrap_or("");
+                    if !kind.ends_with("List") {
+                        return None; // `items` of something else: the whole-file path decides.
+                    }
+                    docs.extend(streamed.by_ref().take(n));
+                }
+                None => {
+                    let mut items = Vec::new();
+                    let mut errors = Vec::new();
+                    super::expand(file, root.node, None, &mut items, &mut errors);
+                    if !errors.is_empty() {
+                        return None;
+                    }
+                    for (node, defaults) in items {
+                        docs.push(super::decode(file, &node, defaults).ok()?);
+                    }
+                }
+            }
+        }
+        Some(docs)
+    }
+
+    /// A root document: its tree without `items`, and how many items were streamed.
+    struct Root {
+        node: Node,
+        streamed: Option<usize>,
+    }
+
+    impl<'de> Deserialize<'de> for Root {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let s = Spanned::<RootValue>::deserialize(d)?;
+            Ok(Root { node: Node { line: s.referenced.line() as usize, value: s.value.0 }, streamed: s.value.1 })
         }
     }
-    Ok(docs)
+
+    struct RootValue(Value, Option<usize>);
+
+    impl<'de> Deserialize<'de> for RootValue {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(RootVisitor)
+        }
+    }
+
+    /// Anything but a map at the root is for the whole-file path to report.
+    macro_rules! unusual {
+        ($($name:ident($($t:ty)?)),*) => {$(
+            fn $name<E: de::Error>(self $(, _: $t)?) -> Result<RootValue, E> {
+                fail();
+                Ok(RootValue(Value::Null, None))
+            }
+        )*};
+    }
+
+    struct RootVisitor;
+
+    impl<'de> Visitor<'de> for RootVisitor {
+        type Value = RootValue;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a Kubernetes object")
+        }
+        unusual!(visit_unit(), visit_none(), visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64), visit_str(&str), visit_bytes(&[u8]));
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<RootValue, D::Error> {
+            RootValue::deserialize(d)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RootValue, A::Error> {
+            fail();
+            while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+            Ok(RootValue(Value::Null, None))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RootValue, A::Error> {
+            let mut entries = Vec::new();
+            let mut streamed = None;
+            while let Some(key) = map.next_key::<Spanned<Key>>()? {
+                if key.value.0 == "items" && streamed.is_none() {
+                    streamed = Some(map.next_value::<Items>()?.0);
+                    continue;
+                }
+                let node = map.next_value::<Node>()?;
+                entries.push(Entry { key: key.value.0, key_line: key.referenced.line() as usize, node });
+            }
+            Ok(RootValue(Value::Map(entries), streamed))
+        }
+    }
+
+    /// A root's `items`: each item decoded into the sink as soon as it is parsed.
+    struct Items(usize);
+
+    impl<'de> Deserialize<'de> for Items {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(ItemsVisitor)
+        }
+    }
+
+    struct ItemsVisitor;
+
+    macro_rules! not_a_list {
+        ($($name:ident($($t:ty)?)),*) => {$(
+            fn $name<E: de::Error>(self $(, _: $t)?) -> Result<Items, E> {
+                fail();
+                Ok(Items(0))
+            }
+        )*};
+    }
+
+    impl<'de> Visitor<'de> for ItemsVisitor {
+        type Value = Items;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of objects")
+        }
+        not_a_list!(visit_unit(), visit_none(), visit_bool(bool), visit_i64(i64), visit_u64(u64), visit_f64(f64), visit_str(&str), visit_bytes(&[u8]));
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Items, D::Error> {
+            Items::deserialize(d)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Items, A::Error> {
+            fail();
+            while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+            Ok(Items(0))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Items, A::Error> {
+            let mut n = 0;
+            while let Some(item) = seq.next_element::<Node>()? {
+                with_sink(|sink| {
+                    if sink.failed {
+                        return;
+                    }
+                    let mut items = Vec::new();
+                    let mut errors = Vec::new();
+                    super::expand(&sink.file, item, None, &mut items, &mut errors);
+                    if !errors.is_empty() {
+                        sink.failed = true;
+                        return;
+                    }
+                    for (node, defaults) in items {
+                        match super::decode(&sink.file, &node, defaults) {
+                            Ok(doc) => {
+                                sink.docs.push(doc);
+                                n += 1;
+                            }
+                            Err(_) => sink.failed = true,
+                        }
+                    }
+                });
+            }
+            Ok(Items(n))
+        }
+    }
 }
 
 fn looks_like_json(text: &str) -> bool {
@@ -589,5 +814,37 @@ fn convert_statefulset(json: &mut Json, version: &str) {
             strategy.insert("type".into(), Json::String("OnDelete".into()));
         }
         Some(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The streaming path decodes exactly what the whole-file path does, lines and
+    /// warnings included, and leaves anything unusual to it.
+    #[test]
+    fn streaming_matches_the_located_path() {
+        let file = Path::new("dump.yaml");
+        let list = crate::synthetic::dump_yaml(crate::synthetic::DumpSize { services: 4, pods: 8 });
+        let mixed = format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: a}}\n---\n{list}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: a}}\nspec:\n  containers: [{{name: c, image: i}}]\n  bogus: 1\n"
+        );
+        for text in [list.as_str(), mixed.as_str()] {
+            let streamed = stream::load(file, text).expect("the happy path streams");
+            assert_eq!(streamed, load_str_located(file, text).unwrap());
+        }
+        let streamed = stream::load(file, &mixed).unwrap();
+        assert_eq!(streamed.last().unwrap().warnings.len(), 1, "unknown field warned, with its line");
+        for unusual in [
+            "apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: p}\n  spec: {containers: [{name: c, image: i}]}\n",
+            "apiVersion: v1\nkind: List\nitems: {a: 1}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nitems: [1]\n",
+            "- 1\n",
+            "apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n",
+            "a: [\n",
+        ] {
+            assert!(stream::load(file, unusual).is_none(), "{unusual}");
+        }
     }
 }

@@ -215,7 +215,7 @@ impl<'de> Deserialize<'de> for Node {
 }
 
 /// A map key: any scalar, stringified as sigs.k8s.io/yaml does when converting YAML to JSON.
-struct Key(String);
+pub(crate) struct Key(pub(crate) String);
 
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
