@@ -3,6 +3,7 @@
 # the other in the same run: qps, latency and the ratio ordinal/knot, for N=1 and N=2.
 #
 #   bash benches/dnsperf.sh                 # 1,000 services / 10,000 pods, 15 s per run
+#   SKIP_BUILD=1 (use target/release as is)
 #   SERVICES=100 PODS=1000 SECONDS_PER_RUN=5 WORKERS="1" ROUNDS=1 bash benches/dnsperf.sh
 #
 # Needs: dnsperf, knotd, dig (Debian: apt-get install -y dnsperf knot dnsutils).
@@ -15,9 +16,11 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-15}
 WORKERS=${WORKERS:-"1 2"}
 ROUNDS=${ROUNDS:-2}
 QUERIES=${QUERIES:-100000}
-ORD_PORT=${ORD_PORT:-15353}
-ADMIN_PORT=${ADMIN_PORT:-18053}
-KNOT_PORT=${KNOT_PORT:-15354}
+# Ports: random in 20000-39999 unless given (other servers may share the box).
+base=$((20000 + RANDOM % 20000))
+ORD_PORT=${ORD_PORT:-$base}
+ADMIN_PORT=${ADMIN_PORT:-$((base + 1))}
+KNOT_PORT=${KNOT_PORT:-$((base + 2))}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/ordinal-dnsperf.XXXXXX)
@@ -33,8 +36,10 @@ for tool in dnsperf knotd dig; do
     command -v "$tool" >/dev/null || { echo "dnsperf.sh: $tool not found (apt-get install -y dnsperf knot dnsutils)" >&2; exit 2; }
 done
 
-echo "== build (release)"
-(cd "$root" && cargo build --release --quiet --bin ordinal --example synth_dump)
+if [ -z "${SKIP_BUILD:-}" ]; then
+    echo "== build (release)"
+    (cd "$root" && cargo build --release --quiet --bin ordinal --example synth_dump)
+fi
 ordinal="$root/target/release/ordinal"
 
 echo "== dump: $SERVICES services, $PODS pods"
@@ -72,15 +77,17 @@ awk -v n="$QUERIES" -v S="$SERVICES" -v P="$PODS" 'BEGIN {
 }' > "$work/queries"
 head -3 "$work/queries"
 
-wait_ready() { # url
+wait_ready() { # url pid
     for _ in $(seq 1 600); do
         if curl -fsS "$1" >/dev/null 2>&1; then return 0; fi
+        kill -0 "$2" 2>/dev/null || { echo "dnsperf.sh: the server exited" >&2; exit 1; }
         sleep 0.05
     done
     echo "dnsperf.sh: $1 never became ready" >&2; exit 1
 }
-wait_dns() { # port
+wait_dns() { # port pid
     for _ in $(seq 1 600); do
+        kill -0 "$2" 2>/dev/null || { echo "dnsperf.sh: the server exited" >&2; exit 1; }
         if dig +short +time=1 +tries=1 @127.0.0.1 -p "$1" cluster.local SOA | grep -q .; then return 0; fi
         sleep 0.05
     done
@@ -91,7 +98,7 @@ start_ordinal() { # workers
     "$ordinal" --log warn serve "${replay[@]}" -f "$work/dump.yaml" --listen "127.0.0.1:$ORD_PORT" \
         --admin "127.0.0.1:$ADMIN_PORT" --udp-workers "$1" &
     ord_pid=$!; pids+=("$ord_pid")
-    wait_ready "http://127.0.0.1:$ADMIN_PORT/ready"
+    wait_ready "http://127.0.0.1:$ADMIN_PORT/ready" "$ord_pid"
 }
 
 start_knot() { # workers
@@ -125,7 +132,7 @@ CONF
     fi
     knotd -c "$work/knot.conf" &
     knot_pid=$!; pids+=("$knot_pid")
-    wait_dns "$KNOT_PORT"
+    wait_dns "$KNOT_PORT" "$knot_pid"
 }
 
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
