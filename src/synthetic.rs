@@ -4,6 +4,10 @@
 //! conditions, and one EndpointSlice per service listing its pods.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crate::cache::{Cache, Zone, ZoneConfig};
+use crate::source::manifests::ManifestSource;
 
 /// Sizes of a synthetic dump.
 #[derive(Debug, Clone, Copy)]
@@ -60,3 +64,50 @@ pub fn pod_ip(i: usize) -> String {
     let n = i as u32 + 1;
     format!("10.{}.{}.{}", 128 + (n >> 16), (n >> 8) & 0xff, n & 0xff)
 }
+
+/// A synced cache and zone holding the manifests in `yaml` (panics on a load error:
+/// benchmark and test fixtures only).
+pub fn zone_from_yaml(yaml: &str, config: ZoneConfig) -> (Cache, Arc<Zone>) {
+    let (mut cache, zone) = Cache::new(config);
+    let mut source = ManifestSource::new(Vec::new());
+    let report = source.load_text(std::path::Path::new("<synthetic>"), yaml);
+    assert!(report.errors.is_empty(), "synthetic manifests do not load: {:?}", report.errors);
+    source.apply(&mut cache);
+    cache.mark_synced();
+    (cache, zone)
+}
+
+/// A DNS query in wire form: `id`, RD set, one question (`name` in presentation
+/// form, its case kept), and an EDNS OPT advertising 1232 bytes when `edns`.
+pub fn query(id: u16, name: &str, qtype: u16, edns: bool) -> Vec<u8> {
+    let mut q = Vec::with_capacity(64);
+    q.extend_from_slice(&id.to_be_bytes());
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, u8::from(edns)]);
+    for label in name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.push(0);
+    q.extend_from_slice(&qtype.to_be_bytes());
+    q.extend_from_slice(&[0, 1]);
+    if edns {
+        q.extend_from_slice(&[0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 0]);
+    }
+    q
+}
+
+/// The answer-path cases benchmarked (`benches/answer.rs`) and proven allocation-free
+/// (`tests/alloc.rs`) against a [`dump_yaml`] zone of at least 2 services and 20 pods:
+/// (label, query name, query type).
+pub const CASES: &[(&str, &str, u16)] = &[
+    ("A clusterip", "svc-0.ns-0.svc.cluster.local", 1),
+    ("A headless 10 endpoints", "svc-1.ns-1.svc.cluster.local", 1),
+    ("A per-pod", "svc-1-3.svc-1.ns-1.svc.cluster.local", 1),
+    ("SRV named port headless", "_http._tcp.svc-1.ns-1.svc.cluster.local", 33),
+    ("PTR clusterip", "1.0.96.10.in-addr.arpa", 12),
+    ("PTR endpoint", "14.0.128.10.in-addr.arpa", 12),
+    ("AAAA nodata", "svc-0.ns-0.svc.cluster.local", 28),
+    ("NXDOMAIN", "nope.ns-0.svc.cluster.local", 1),
+    ("pod record insecure", "10-128-0-14.ns-1.pod.cluster.local", 1),
+    ("A per-pod case-mixed", "SVC-1-3.Svc-1.NS-1.svc.Cluster.Local", 1),
+];

@@ -304,9 +304,23 @@ impl Cache {
     /// objects absent from the new list are removed. Returns the conversion errors
     /// of objects that were skipped; the rest is applied.
     pub fn replace(&mut self, kind: Kind, objects: &[Object]) -> Vec<(ObjectKey, ConvertError)> {
+        self.replace_iter(kind, objects)
+    }
+
+    /// [`Cache::replace`] over objects produced one at a time (a source that keeps
+    /// its objects encoded decodes them as the cache consumes them).
+    pub fn replace_iter<O: std::borrow::Borrow<Object>>(
+        &mut self,
+        kind: Kind,
+        objects: impl IntoIterator<Item = O>,
+    ) -> Vec<(ObjectKey, ConvertError)> {
         let mut errors = Vec::new();
         let mut keep = HashSet::new();
-        for obj in objects.iter().filter(|o| o.kind() == kind) {
+        for obj in objects {
+            let obj = obj.borrow();
+            if obj.kind() != kind {
+                continue;
+            }
             let Some(key) = obj.key() else {
                 errors.push((ObjectKey::new(None, "<unnamed>"), ConvertError::MissingName));
                 continue;

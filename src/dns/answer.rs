@@ -461,3 +461,37 @@ impl<'a> Writer<'a> {
         self.finish(0)
     }
 }
+
+/// The fuzzing oracle (`fuzz/fuzz_targets/answer.rs`, `tests/fuzz_smoke.rs`): answers
+/// `msg` over both transports and panics if a property every client relies on fails.
+/// Any reply must be within the transport's size limit, decode with hickory-proto,
+/// be a response, and echo the query's ID (and its question when it has one); a
+/// query is never forwarded when forwarding is off. Answering itself must not panic.
+pub fn fuzz_check(msg: &[u8], zone: &Zone, out: &mut Vec<u8>) {
+    use hickory_proto::op::{Message, MessageType};
+    let limits = Limits::default();
+    for transport in [Transport::Udp, Transport::Tcp] {
+        match answer(msg, zone, transport, &limits, out) {
+            Outcome::Drop => assert!(out.is_empty() || msg.len() < HEADER_LEN || msg[2] & 0x80 != 0),
+            Outcome::Forward { .. } => panic!("forwarded with forwarding off: {msg:02x?}"),
+            Outcome::Reply { len, .. } => {
+                assert_eq!(len, out.len(), "reply length");
+                let reply = Message::from_vec(out)
+                    .unwrap_or_else(|e| panic!("reply does not decode ({e}): query {msg:02x?} reply {out:02x?}"));
+                assert_eq!(reply.metadata.message_type, MessageType::Response, "QR bit");
+                assert_eq!(&out[..2], &msg[..2], "ID echoed");
+                let max = match (transport, reply.edns.is_some()) {
+                    (Transport::Tcp, _) => 65535,
+                    (Transport::Udp, false) => 512,
+                    (Transport::Udp, true) => usize::from(limits.max_udp),
+                };
+                assert!(len <= max, "{len}-byte reply over {transport:?} exceeds {max}");
+                if !reply.queries.is_empty() {
+                    let end = skip_name(out, HEADER_LEN).map(|e| e + 4);
+                    let question = end.and_then(|e| out.get(HEADER_LEN..e));
+                    assert_eq!(question, end.and_then(|e| msg.get(HEADER_LEN..e)), "question echoed verbatim");
+                }
+            }
+        }
+    }
+}

@@ -120,12 +120,20 @@ pub fn dashed_ip(ip: IpAddr) -> String {
 /// Parses the label of a `pods insecure|verified` record (`10-1-0-5`, or a v6
 /// address with `-` for `:`). CoreDNS: exactly three dashes and no `--` means v4.
 pub fn parse_dashed_ip(label: &[u8]) -> Option<IpAddr> {
-    let text = std::str::from_utf8(label).ok()?;
-    let dashes = text.bytes().filter(|&b| b == b'-').count();
-    if dashes == 3 && !text.contains("--") {
-        return text.replace('-', ".").parse::<Ipv4Addr>().ok().map(IpAddr::V4);
+    // On the query path: rewritten in a stack buffer, never on the heap.
+    let mut buf = [0u8; 63];
+    let buf = buf.get_mut(..label.len())?;
+    let dashes = label.iter().filter(|&&b| b == b'-').count();
+    let v4 = dashes == 3 && !label.windows(2).any(|w| w == b"--");
+    let sep = if v4 { b'.' } else { b':' };
+    for (d, &s) in buf.iter_mut().zip(label) {
+        *d = if s == b'-' { sep } else { s };
     }
-    text.replace('-', ":").parse::<Ipv6Addr>().ok().map(IpAddr::V6)
+    let text = std::str::from_utf8(buf).ok()?;
+    if v4 {
+        return text.parse::<Ipv4Addr>().ok().map(IpAddr::V4);
+    }
+    text.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
 }
 
 /// The reverse-lookup name of an address: RFC 1035 §3.5 for v4

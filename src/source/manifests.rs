@@ -14,6 +14,12 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use k8s_openapi::api::core::v1::{
+    Container, Endpoints, Namespace, Pod as K8sPod, PodCondition, PodSpec, PodStatus, Service as K8sService,
+};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
 use crate::cache::{Cache, Kind, Object};
 use crate::cluster::{EndpointSet, ObjectKey, Pod, Service, endpointslice};
 use crate::manifest::{self, Document, ManifestError};
@@ -23,8 +29,96 @@ use crate::manifest::{self, Document, ManifestError};
 pub struct ManifestSource {
     /// Paths given by the user (files or directories).
     roots: Vec<PathBuf>,
-    /// Last good DNS-relevant objects per file, in file order.
-    files: BTreeMap<PathBuf, Vec<Object>>,
+    /// Last good DNS-relevant objects per file, in file order, slimmed (see [`Retained`]).
+    files: BTreeMap<PathBuf, Vec<Retained>>,
+}
+
+/// One object as the source keeps it between (re)loads: only the fields DNS and
+/// endpoint derivation read, as compact JSON. A typed k8s `Pod` is 2.2 KB before its
+/// first string (a `Container` another 2.1 KB), so keeping 10,000 of them typed cost
+/// ~25 MB; this is a few hundred bytes each. Objects are decoded again one at a time
+/// when the cache is (re)built, which happens only at load and on file changes.
+struct Retained {
+    kind: Kind,
+    json: Box<[u8]>,
+}
+
+impl Retained {
+    fn new(obj: Object) -> Retained {
+        let kind = obj.kind();
+        let json = match slim(obj) {
+            Object::Namespace(o) => serde_json::to_vec(&o),
+            Object::Service(o) => serde_json::to_vec(&o),
+            Object::EndpointSlice(o) => serde_json::to_vec(&o),
+            Object::Endpoints(o) => serde_json::to_vec(&o),
+            Object::Pod(o) => serde_json::to_vec(&o),
+        };
+        // k8s-openapi types always serialize; an empty object would only fail to convert.
+        Retained { kind, json: json.unwrap_or_default().into_boxed_slice() }
+    }
+
+    /// The object again (it was written by [`Retained::new`], so it decodes).
+    fn object(&self) -> Option<Object> {
+        let obj = match self.kind {
+            Kind::Namespace => Object::Namespace(serde_json::from_slice(&self.json).ok()?),
+            Kind::Service => Object::Service(serde_json::from_slice(&self.json).ok()?),
+            Kind::EndpointSlice => Object::EndpointSlice(serde_json::from_slice(&self.json).ok()?),
+            Kind::Endpoints => Object::Endpoints(serde_json::from_slice(&self.json).ok()?),
+            Kind::Pod => Object::Pod(serde_json::from_slice(&self.json).ok()?),
+        };
+        Some(obj)
+    }
+}
+
+/// Metadata DNS uses: identity, labels (selectors, the slice's service label),
+/// deletion; annotations and managedFields (most of a real dump's bytes) go.
+fn slim_meta(m: ObjectMeta) -> ObjectMeta {
+    ObjectMeta {
+        name: m.name,
+        namespace: m.namespace,
+        labels: m.labels,
+        uid: m.uid,
+        deletion_timestamp: m.deletion_timestamp,
+        ..ObjectMeta::default()
+    }
+}
+
+/// Drops what neither the cache's conversions nor endpoint derivation read.
+fn slim(obj: Object) -> Object {
+    match obj {
+        Object::Namespace(o) => Object::Namespace(Namespace { metadata: slim_meta(o.metadata), ..Namespace::default() }),
+        Object::Service(o) => Object::Service(K8sService { metadata: slim_meta(o.metadata), spec: o.spec, status: None }),
+        Object::EndpointSlice(o) => Object::EndpointSlice(EndpointSlice { metadata: slim_meta(o.metadata), ..o }),
+        Object::Endpoints(o) => Object::Endpoints(Endpoints { metadata: slim_meta(o.metadata), ..o }),
+        Object::Pod(o) => {
+            let spec = o.spec.map(|s| PodSpec {
+                hostname: s.hostname,
+                subdomain: s.subdomain,
+                node_name: s.node_name,
+                // Container ports resolve named targetPorts; nothing else of a container matters.
+                containers: s
+                    .containers
+                    .into_iter()
+                    .filter(|c| c.ports.as_ref().is_some_and(|p| !p.is_empty()))
+                    .map(|c| Container { name: c.name, ports: c.ports, ..Container::default() })
+                    .collect(),
+                ..PodSpec::default()
+            });
+            let status = o.status.map(|s| PodStatus {
+                phase: s.phase,
+                pod_ip: s.pod_ip,
+                pod_ips: s.pod_ips,
+                conditions: s.conditions.map(|cs| {
+                    cs.into_iter()
+                        .filter(|c| c.type_ == "Ready")
+                        .map(|c| PodCondition { type_: c.type_, status: c.status, ..PodCondition::default() })
+                        .collect()
+                }),
+                ..PodStatus::default()
+            });
+            Object::Pod(K8sPod { metadata: slim_meta(o.metadata), spec, status })
+        }
+    }
 }
 
 /// What a (re)load did, for logs and tests.
@@ -81,6 +175,20 @@ impl ManifestSource {
         report
     }
 
+    /// Loads manifests held in memory as if they were the file `file` (benchmarks,
+    /// fuzzing and tests build zones without touching the filesystem).
+    pub fn load_text(&mut self, file: &Path, text: &str) -> LoadReport {
+        let mut report = LoadReport::default();
+        match manifest::load_str(file, text).and_then(|docs| dns_objects(docs, &mut report)) {
+            Ok(objects) => {
+                report.loaded += 1;
+                self.files.insert(file.to_path_buf(), objects);
+            }
+            Err(errors) => report.errors.extend(errors),
+        }
+        report
+    }
+
     fn load_file(&mut self, file: &Path, report: &mut LoadReport) {
         match manifest::load_file(file).map_err(|e| e).and_then(|docs| dns_objects(docs, report)) {
             Ok(objects) => {
@@ -93,16 +201,37 @@ impl ManifestSource {
 
     /// All objects of all files, plus derived EndpointSlices.
     pub fn objects(&self) -> Vec<Object> {
-        let mut all: Vec<Object> = self.files.values().flatten().cloned().collect();
+        let mut all: Vec<Object> = self.files.values().flatten().filter_map(Retained::object).collect();
         all.extend(derived_slices(&all));
         all
     }
 
-    /// Replaces the cache's contents with the files' objects and publishes them.
+    fn retained(&self, kind: Kind) -> impl Iterator<Item = Object> + '_ {
+        self.files.values().flatten().filter(move |r| r.kind == kind).filter_map(Retained::object)
+    }
+
+    /// EndpointSlices derived for selector Services the files give no endpoints for.
+    /// Only the pods of those Services' namespaces are decoded.
+    fn derived(&self) -> Vec<Object> {
+        let mut some: Vec<Object> = Vec::new();
+        for kind in [Kind::Service, Kind::EndpointSlice, Kind::Endpoints] {
+            some.extend(self.retained(kind));
+        }
+        let uncovered = uncovered_namespaces(&some);
+        if uncovered.is_empty() {
+            return Vec::new();
+        }
+        some.extend(self.retained(Kind::Pod).filter(|p| p.key().is_some_and(|k| uncovered.contains(&k.namespace))));
+        derived_slices(&some)
+    }
+
+    /// Replaces the cache's contents with the files' objects and publishes them,
+    /// decoding one object at a time (never the whole set at once).
     pub fn apply(&self, cache: &mut Cache) {
-        let objects = self.objects();
+        let derived = self.derived();
         for kind in [Kind::Namespace, Kind::Service, Kind::EndpointSlice, Kind::Endpoints, Kind::Pod] {
-            for (key, err) in cache.replace(kind, &objects) {
+            let objects = self.retained(kind).chain(derived.iter().filter(|o| o.kind() == kind).cloned());
+            for (key, err) in cache.replace_iter(kind, objects) {
                 tracing::warn!(object = %key, error = %err, "object skipped");
             }
         }
@@ -110,9 +239,35 @@ impl ManifestSource {
     }
 }
 
+/// Namespaces holding a selector Service without EndpointSlices or Endpoints.
+fn uncovered_namespaces(objects: &[Object]) -> HashSet<String> {
+    let mut covered: HashSet<ObjectKey> = HashSet::new();
+    for obj in objects {
+        match obj {
+            Object::EndpointSlice(s) => {
+                if let Some(svc) = s.metadata.labels.as_ref().and_then(|l| l.get(crate::cluster::SERVICE_NAME_LABEL)) {
+                    covered.insert(ObjectKey::new(s.metadata.namespace.as_deref(), svc));
+                }
+            }
+            Object::Endpoints(_) => covered.extend(obj.key()),
+            _ => {}
+        }
+    }
+    objects
+        .iter()
+        .filter(|o| match o {
+            Object::Service(s) => s.spec.as_ref().and_then(|sp| sp.selector.as_ref()).is_some_and(|sel| !sel.is_empty()),
+            _ => false,
+        })
+        .filter_map(Object::key)
+        .filter(|k| !covered.contains(k))
+        .map(|k| k.namespace)
+        .collect()
+}
+
 /// Keeps the DNS-relevant objects of a file, checking each converts to its slim
 /// form, so a file is rejected whole with located errors rather than half-served.
-fn dns_objects(docs: Vec<Document>, report: &mut LoadReport) -> Result<Vec<Object>, Vec<ManifestError>> {
+fn dns_objects(docs: Vec<Document>, report: &mut LoadReport) -> Result<Vec<Retained>, Vec<ManifestError>> {
     let mut objects = Vec::new();
     let mut errors = Vec::new();
     for doc in docs {
@@ -136,7 +291,7 @@ fn dns_objects(docs: Vec<Document>, report: &mut LoadReport) -> Result<Vec<Objec
             Object::Namespace(_) => Ok(()),
         };
         match check {
-            Ok(()) => objects.push(obj),
+            Ok(()) => objects.push(Retained::new(obj)),
             Err(e) => errors.push(ManifestError {
                 file: doc.file.clone(),
                 line: Some(doc.line),
