@@ -365,6 +365,9 @@ fn derived_slices(objects: &[Object]) -> Vec<Object> {
 /// `shutdown` resolves. Owns the cache (the single writer).
 pub async fn run(mut source: ManifestSource, mut cache: Cache, shutdown: impl std::future::Future<Output = ()>) -> Result<(), ManifestError> {
     let started = std::time::Instant::now();
+    // Watch before the first load: an edit made while loading (or right after
+    // /ready turns 200) is then never missed, at worst re-read once.
+    let (_watcher, mut changes) = manifest::watch(source.roots().to_vec())?;
     let report = source.load_all();
     log_report(&report);
     source.apply(&mut cache);
@@ -374,7 +377,6 @@ pub async fn run(mut source: ManifestSource, mut cache: Cache, shutdown: impl st
         files = report.loaded, services = c.services, endpoint_sets = c.endpoint_sets, pods = c.pods,
         names = c.names, elapsed_ms = started.elapsed().as_millis() as u64, "manifests loaded; cache synced"
     );
-    let (_watcher, mut changes) = manifest::watch(source.roots().to_vec())?;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
