@@ -121,7 +121,11 @@ fn annotations_multiline(w: &mut TabWriter, indent: &str, title: &str, annotatio
             w.write(&format!("{k}:\n"));
             for line in value.split('\n') {
                 let short: String = if line.len() > MAX_ANNOTATION_LEN - 2 {
-                    format!("{}...", &line[..line.floor_char_boundary(MAX_ANNOTATION_LEN - 5)])
+                    let mut end = MAX_ANNOTATION_LEN - 5;
+                    while !line.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    format!("{}...", &line[..end])
                 } else {
                     line.to_string()
                 };

@@ -64,7 +64,6 @@ pub fn run(args: &[String]) -> i32 {
     let mut ctl = Ctl { inv: &inv, client: &client, out: &mut out, err: &mut err, failed: false };
     let result = ctl.execute();
     let failed = ctl.failed;
-    drop(ctl);
     match result {
         Ok(()) => i32::from(failed),
         Err(e) => {

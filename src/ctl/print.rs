@@ -798,7 +798,7 @@ mod tests {
         let sts = json!({"metadata":{"name":"web","creationTimestamp":at(2 * 86400)},
             "spec":{"replicas":3,"template":{"spec":{"containers":[{"name":"nginx","image":"registry.k8s.io/nginx-slim:0.24"}]}}},
             "status":{"readyReplicas":2}});
-        assert_eq!(table("sts", &[sts.clone()], false), "NAME   READY   AGE\nweb    2/3     2d\n");
+        assert_eq!(table("sts", std::slice::from_ref(&sts), false), "NAME   READY   AGE\nweb    2/3     2d\n");
         assert_eq!(
             table("sts", &[sts], true),
             "NAME   READY   AGE   CONTAINERS   IMAGES\nweb    2/3     2d    nginx        registry.k8s.io/nginx-slim:0.24\n"

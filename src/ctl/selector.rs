@@ -32,7 +32,7 @@ fn check_key(k: &str) -> Result<(), String> {
         None => (None, k),
     };
     let prefix_ok = prefix.is_none_or(|p| {
-        !p.is_empty() && p.len() <= 253 && p.split('.').all(|l| crate::ctl::resource::is_dns1123_label(l))
+        !p.is_empty() && p.len() <= 253 && p.split('.').all(crate::ctl::resource::is_dns1123_label)
     });
     if !prefix_ok || !valid_name(name) {
         return Err(format!(
