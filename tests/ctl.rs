@@ -222,6 +222,15 @@ fn get_tables_like_kubectl() {
     let seen = s.seen();
     assert_eq!((seen[0].method.as_str(), seen[0].uri.as_str()), ("GET", "/api/v1/namespaces/default/pods"));
 
+    let r = s.ctl(&["get", "pods", "--show-labels", "-L", "app"]);
+    assert_eq!(
+        r.out,
+        "NAME    READY   STATUS              RESTARTS   AGE    APP     LABELS\n\
+         web-0   1/1     Running             0          10m    nginx   app=nginx\n\
+         web-1   0/1     ContainerCreating   0          2d3h   nginx   app=nginx\n"
+    );
+    s.seen();
+
     let r = s.ctl(&["get", "po", "-A", "-l", "app=nginx", "-o", "wide"]);
     assert_eq!(
         r.out,
@@ -409,6 +418,7 @@ fn bad_input_sends_nothing() {
         (&["scale", "sts", "web"][..], "error: required flag(s) \"replicas\" not set\nSee 'ordinal ctl scale --help' for usage.\n"),
         (&["get", "pods", "-l", "app in (a"][..], "error: unable to parse requirement: found '', expected: ')'\nSee 'ordinal ctl get --help' for usage.\n"),
         (&["delete", "pod"][..], "error: resource(s) were provided, but no name was specified\nSee 'ordinal ctl delete --help' for usage.\n"),
+        (&["apply", "-f", "x.yaml", "-n", "p1-dev"][..], "error: apply -n is not supported by ordinal yet; set metadata.namespace in the manifest\nSee 'ordinal ctl apply --help' for usage.\n"),
     ] {
         let r = s.ctl(args);
         assert_eq!((r.code, r.out.as_str(), r.err.as_str()), (1, "", err), "{args:?}");

@@ -70,6 +70,13 @@ impl Cascade {
     }
 }
 
+/// `get --show-labels` and `-L KEY,...`: extra label columns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabelColumns {
+    pub show_labels: bool,
+    pub keys: Vec<String>,
+}
+
 /// `patch --type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchType {
@@ -91,7 +98,7 @@ pub enum Inject {
 pub enum Verb {
     Help(String),
     Apply { files: Vec<PathBuf> },
-    Get { resources: Vec<&'static Resource>, names: Vec<String>, watch: bool, output: Output, selector: Option<String> },
+    Get { resources: Vec<&'static Resource>, names: Vec<String>, watch: bool, output: Output, selector: Option<String>, columns: LabelColumns },
     Describe { resource: &'static Resource, names: Vec<String>, selector: Option<String> },
     Scale { resource: &'static Resource, name: String, replicas: i64 },
     Patch { resource: &'static Resource, name: String, patch: String, kind: PatchType },
@@ -138,6 +145,8 @@ const GLOBAL: &[Flag] = &[
 
 const APPLY_FLAGS: &[Flag] = &[f("filename", Some('f'), Kind::Value), f("recursive", Some('R'), Kind::Bool)];
 const GET_FLAGS: &[Flag] = &[
+            f("show-labels", None, Kind::Bool),
+            f("label-columns", Some('L'), Kind::Value),
             f("watch", Some('w'), Kind::Bool),
             f("output", Some('o'), Kind::Value),
             f("selector", Some('l'), Kind::Value),
@@ -345,6 +354,11 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
             if let Some(p) = pos.first() {
                 return Err(usage(format!("Unexpected args: [{p}]"), Some(verb)));
             }
+            if namespace.as_deref().is_some_and(|n| n != "default") {
+                // POST /apply has no namespace parameter: objects without metadata.namespace go to
+                // "default". Refuse rather than silently apply into the wrong namespace.
+                return Err(usage("apply -n is not supported by ordinal yet; set metadata.namespace in the manifest", Some(verb)));
+            }
             Verb::Apply { files }
         }
         "get" => {
@@ -362,7 +376,11 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
                     ));
                 }
             };
-            Verb::Get { resources, names, watch: flags.bool("watch", verb)?, output, selector }
+            let columns = LabelColumns {
+                show_labels: flags.bool("show-labels", verb)?,
+                keys: flags.all("label-columns").iter().flat_map(|k| k.split(',')).filter(|k| !k.is_empty()).map(str::to_string).collect(),
+            };
+            Verb::Get { resources, names, watch: flags.bool("watch", verb)?, output, selector, columns }
         }
         "describe" => {
             let (resources, names) = resources_and_names(&pos, verb, false)?;
@@ -638,7 +656,7 @@ mod tests {
     fn flags_anywhere_and_all_forms() {
         let a = p("-n p1-dev get pods -o wide -l app=nginx").unwrap();
         assert_eq!(a.namespace.as_deref(), Some("p1-dev"));
-        let Verb::Get { resources, output, selector, watch, names } = a.verb else { panic!() };
+        let Verb::Get { resources, output, selector, watch, names, .. } = a.verb else { panic!() };
         assert_eq!((resources[0].plural, output, selector.as_deref(), watch, names.len()), ("pods", Output::Wide, Some("app=nginx"), false, 0));
         let a = p("get sts/web -oyaml --server=http://127.0.0.1:9").unwrap();
         assert_eq!(a.server, "http://127.0.0.1:9");

@@ -26,7 +26,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 pub use args::CtlArgs;
-use args::{Cascade, Inject, Invocation, Output, PatchType, Verb};
+use args::{Cascade, Inject, Invocation, LabelColumns, Output, PatchType, Verb};
 use client::{Client, ClientError, Response};
 use print::TabWriter;
 use resource::Resource;
@@ -186,7 +186,9 @@ impl Ctl<'_> {
         match &inv.verb {
             Verb::Help(_) => Ok(()),
             Verb::Apply { files } => self.apply(files),
-            Verb::Get { resources, names, watch, output, selector } => self.get(resources, names, *watch, *output, selector.as_deref()),
+            Verb::Get { resources, names, watch, output, selector, columns } => {
+                self.get(resources, names, *watch, *output, selector.as_deref(), columns)
+            }
             Verb::Describe { resource, names, selector } => describe::describe(self, resource, names, selector.as_deref()),
             Verb::Scale { resource, name, replicas } => {
                 let body = json!({"spec": {"replicas": replicas}}).to_string();
@@ -304,7 +306,15 @@ impl Ctl<'_> {
         Ok(())
     }
 
-    fn get(&mut self, resources: &[&'static Resource], names: &[String], watch: bool, output: Output, selector: Option<&str>) -> Result<(), CtlError> {
+    fn get(
+        &mut self,
+        resources: &[&'static Resource],
+        names: &[String],
+        watch: bool,
+        output: Output,
+        selector: Option<&str>,
+        cols: &LabelColumns,
+    ) -> Result<(), CtlError> {
         let now = print::now();
         let all = self.inv.all_namespaces;
         let ns = self.inv.ns().to_string();
@@ -356,9 +366,9 @@ impl Ctl<'_> {
                         }
                         first = false;
                         let mut t = TabWriter::table();
-                        t.row(&table_headers(res, output == Output::Wide, all));
+                        t.row(&table_headers(res, output == Output::Wide, all, cols));
                         for o in items {
-                            t.row(&table_row(res, o, output == Output::Wide, all, multi, now));
+                            t.row(&table_row(res, o, output == Output::Wide, all, multi, cols, now));
                         }
                         self.out.write_all(t.flush().as_bytes())?;
                         if !multi {
@@ -440,10 +450,10 @@ impl Ctl<'_> {
             match output {
                 Output::Table | Output::Wide => {
                     if !header_printed {
-                        tw.row(&table_headers(res, output == Output::Wide, all));
+                        tw.row(&table_headers(res, output == Output::Wide, all, cols));
                         header_printed = true;
                     }
-                    tw.row(&table_row(res, &obj, output == Output::Wide, all, false, print::now()));
+                    tw.row(&table_row(res, &obj, output == Output::Wide, all, false, cols, print::now()));
                     self.out.write_all(tw.flush().as_bytes())?;
                 }
                 Output::Name => writeln!(self.out, "{}", print::name_of(res, &obj))?,
@@ -575,21 +585,34 @@ fn fill_type(res: &Resource, obj: &mut Value) {
     }
 }
 
-fn table_headers(res: &Resource, wide: bool, all: bool) -> Vec<&'static str> {
-    let mut h = print::headers(res, wide);
+fn table_headers(res: &Resource, wide: bool, all: bool, cols: &LabelColumns) -> Vec<String> {
+    let mut h: Vec<String> = print::headers(res, wide).into_iter().map(str::to_string).collect();
     if all && res.namespaced {
-        h.insert(0, "NAMESPACE");
+        h.insert(0, "NAMESPACE".into());
+    }
+    // kubectl: `-L a/b` is headed `B`.
+    h.extend(cols.keys.iter().map(|k| k.rsplit('/').next().unwrap_or(k).to_ascii_uppercase()));
+    if cols.show_labels {
+        h.push("LABELS".into());
     }
     h
 }
 
-fn table_row(res: &Resource, obj: &Value, wide: bool, all: bool, qualified_name: bool, now: i64) -> Vec<String> {
+fn table_row(res: &Resource, obj: &Value, wide: bool, all: bool, qualified_name: bool, cols: &LabelColumns, now: i64) -> Vec<String> {
     let mut r = print::row(res, obj, wide, now);
     if qualified_name && res.plural != "events" {
         r[0] = print::name_of(res, obj);
     }
     if all && res.namespaced {
         r.insert(0, print::s(obj, "/metadata/namespace").to_string());
+    }
+    let labels = obj.pointer("/metadata/labels").and_then(Value::as_object);
+    for k in &cols.keys {
+        r.push(labels.and_then(|l| l.get(k)).and_then(Value::as_str).unwrap_or("").to_string());
+    }
+    if cols.show_labels {
+        let l: Vec<String> = labels.map(|l| l.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect()).unwrap_or_default();
+        r.push(if l.is_empty() { "<none>".into() } else { l.join(",") });
     }
     r
 }
