@@ -246,6 +246,11 @@ fn get_tables_like_kubectl() {
     let r = s.ctl(&["get", "pod", "web-9"]);
     assert_eq!((r.code, r.err.as_str()), (1, "Error from server (NotFound): pods \"web-9\" not found\n"));
 
+    let r = s.ctl(&["get", "pods", "-o", "jsonpath={.items[*].metadata.name}"]);
+    assert_eq!(r.out, "web-0 web-1");
+    let r = s.ctl(&["get", "pod", "web-0", "-o", "jsonpath={.status.podIP}"]);
+    assert_eq!(r.out, "10.244.0.5");
+
     let r = s.ctl(&["get", "sts", "web", "-o", "name"]);
     assert_eq!(r.out, "statefulset.apps/web\n");
     let r = s.ctl(&["get", "statefulset/web", "-o", "yaml"]);

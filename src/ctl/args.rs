@@ -43,9 +43,11 @@ impl Invocation {
 }
 
 /// `-o` formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
     Table,
+    /// `-o jsonpath=TEMPLATE`
+    JsonPath(String),
     Wide,
     Yaml,
     Json,
@@ -369,9 +371,14 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
                 Some("yaml") => Output::Yaml,
                 Some("json") => Output::Json,
                 Some("name") => Output::Name,
+                Some(o) if o.starts_with("jsonpath=") || o.starts_with("jsonpath-as-text=") => {
+                    let t = o.split_once('=').unwrap().1;
+                    super::jsonpath::check(t).map_err(|e| usage(e, Some(verb)))?;
+                    Output::JsonPath(t.to_string())
+                }
                 Some(o) => {
                     return Err(usage(
-                        format!("unable to match a printer suitable for the output format {o:?}, allowed formats are: json,name,wide,yaml"),
+                        format!("unable to match a printer suitable for the output format {o:?}, allowed formats are: json,jsonpath,name,wide,yaml"),
                         Some(verb),
                     ));
                 }

@@ -15,6 +15,7 @@
 pub mod args;
 mod client;
 mod describe;
+mod jsonpath;
 mod print;
 mod resource;
 mod rollout;
@@ -187,7 +188,7 @@ impl Ctl<'_> {
             Verb::Help(_) => Ok(()),
             Verb::Apply { files } => self.apply(files),
             Verb::Get { resources, names, watch, output, selector, columns } => {
-                self.get(resources, names, *watch, *output, selector.as_deref(), columns)
+                self.get(resources, names, *watch, output.clone(), selector.as_deref(), columns)
             }
             Verb::Describe { resource, names, selector } => describe::describe(self, resource, names, selector.as_deref()),
             Verb::Scale { resource, name, replicas } => {
@@ -354,7 +355,7 @@ impl Ctl<'_> {
                 writeln!(self.err, "No resources found in {ns} namespace.")?;
             }
         } else {
-            match output {
+            match &output {
                 Output::Table | Output::Wide => {
                     let mut first = true;
                     for (res, items) in &found {
@@ -383,14 +384,18 @@ impl Ctl<'_> {
                         }
                     }
                 }
-                Output::Yaml | Output::Json => {
+                Output::Yaml | Output::Json | Output::JsonPath(_) => {
                     let items: Vec<Value> = found.iter().flat_map(|(_, i)| i.iter().cloned()).collect();
                     let doc = if names.len() == 1 && !multi && items.len() == 1 {
                         items.into_iter().next().unwrap()
                     } else {
                         json!({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}})
                     };
-                    let text = if output == Output::Yaml { print::to_yaml(&doc) } else { print::to_json(&doc) };
+                    let text = match &output {
+                        Output::Yaml => print::to_yaml(&doc),
+                        Output::JsonPath(t) => jsonpath::execute(t, &doc).map_err(CtlError::Msg)?,
+                        _ => print::to_json(&doc),
+                    };
                     self.out.write_all(text.as_bytes())?;
                 }
             }
@@ -447,7 +452,7 @@ impl Ctl<'_> {
                 continue;
             }
             fill_type(res, &mut obj);
-            match output {
+            match &output {
                 Output::Table | Output::Wide => {
                     if !header_printed {
                         tw.row(&table_headers(res, output == Output::Wide, all, cols));
@@ -459,6 +464,7 @@ impl Ctl<'_> {
                 Output::Name => writeln!(self.out, "{}", print::name_of(res, &obj))?,
                 Output::Yaml => write!(self.out, "---\n{}", print::to_yaml(&obj))?,
                 Output::Json => self.out.write_all(print::to_json(&obj).as_bytes())?,
+                Output::JsonPath(t) => self.out.write_all(jsonpath::execute(t, &obj).map_err(CtlError::Msg)?.as_bytes())?,
             }
             self.out.flush()?;
         }
