@@ -125,6 +125,7 @@ async fn handle(State(fake): State<Arc<Fake>>, req: Request) -> Response {
             ok(pod("web-0", "default", true, 600))
         }
         (Method::DELETE, "/apis/apps/v1/namespaces/default/statefulsets/web") => ok(sts(3, 3, "web-a", "web-a")),
+        (Method::DELETE, "/api/v1/namespaces/default/services/nginx") => ok(json!({"kind": "Service", "metadata": {"name": "nginx", "uid": "uid-svc"}})),
         (Method::GET, "/apis/apps/v1/namespaces/default/statefulsets" | "/apis/apps/v1/namespaces/slow/statefulsets") if watch => {
             let mut events = vec![
                 json!({"type": "ADDED", "object": sts(2, 0, "web-a", "web-b")}),
@@ -357,6 +358,17 @@ fn writes_send_kubernetes_patches_and_deletes() {
     let r = s.ctl(&["delete", "sts", "web", "--cascade=orphan", "--wait=false"]);
     assert_eq!((r.code, r.out.as_str()), (0, "statefulset.apps \"web\" deleted\n"));
     assert_eq!(s.seen()[0].uri, "/apis/apps/v1/namespaces/default/statefulsets/web?propagationPolicy=Orphan");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("web.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: nginx\nspec:\n  clusterIP: None\n  selector: {app: nginx}\n  ports: [{port: 80}]\n",
+    )
+    .unwrap();
+    let r = s.ctl(&["delete", "-f", file.to_str().unwrap(), "--wait=false"]);
+    assert_eq!((r.code, r.out.as_str(), r.err.as_str()), (0, "service \"nginx\" deleted\n", ""));
+    assert_eq!(s.seen()[0].uri, "/api/v1/namespaces/default/services/nginx?propagationPolicy=Background");
 
     let r = s.ctl(&["inject", "set-ready", "web-1", "false"]);
     assert_eq!((r.code, r.out.as_str()), (0, "pod/web-1 condition Ready set to False\n"));

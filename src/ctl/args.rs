@@ -105,7 +105,17 @@ pub enum Verb {
     Scale { resource: &'static Resource, name: String, replicas: i64 },
     Patch { resource: &'static Resource, name: String, patch: String, kind: PatchType },
     SetImage { resource: &'static Resource, name: String, images: Vec<(String, String)> },
-    Delete { resource: &'static Resource, names: Vec<String>, cascade: Cascade, grace_period: Option<i64>, force: bool, selector: Option<String>, wait: bool },
+    /// `delete TYPE NAME...`, `delete TYPE -l SELECTOR` (`resource` set) or `delete -f FILE|DIR` (`files`).
+    Delete {
+        resource: Option<&'static Resource>,
+        names: Vec<String>,
+        files: Vec<PathBuf>,
+        cascade: Cascade,
+        grace_period: Option<i64>,
+        force: bool,
+        selector: Option<String>,
+        wait: bool,
+    },
     RolloutStatus { resource: &'static Resource, name: String, timeout: Option<Duration> },
     Inject(Inject),
 }
@@ -157,6 +167,7 @@ const DESCRIBE_FLAGS: &[Flag] = &[f("selector", Some('l'), Kind::Value)];
 const SCALE_FLAGS: &[Flag] = &[f("replicas", None, Kind::Value)];
 const PATCH_FLAGS: &[Flag] = &[f("patch", Some('p'), Kind::Value), f("type", None, Kind::Value)];
 const DELETE_FLAGS: &[Flag] = &[
+            f("filename", Some('f'), Kind::Value),
             f("cascade", None, Kind::Value),
             f("force", None, Kind::Bool),
             f("grace-period", None, Kind::Value),
@@ -458,10 +469,19 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
             Verb::SetImage { resource, name, images: pairs }
         }
         "delete" => {
-            let (resources, names) = resources_and_names(&pos, verb, false)?;
-            if names.is_empty() && selector.is_none() {
-                return Err(usage("resource(s) were provided, but no name was specified", Some(verb)));
-            }
+            let files: Vec<PathBuf> = flags.all("filename").into_iter().map(PathBuf::from).collect();
+            let (resource, names) = if files.is_empty() {
+                let (resources, names) = resources_and_names(&pos, verb, false)?;
+                if names.is_empty() && selector.is_none() {
+                    return Err(usage("resource(s) were provided, but no name was specified", Some(verb)));
+                }
+                (Some(resources[0]), names)
+            } else {
+                if let Some(p) = pos.first() {
+                    return Err(usage(format!("Unexpected args: [{p}]"), Some(verb)));
+                }
+                (None, Vec::new())
+            };
             let cascade = match flags.last("cascade").unwrap_or("background") {
                 "background" | "true" => Cascade::Background,
                 "orphan" | "false" => Cascade::Orphan,
@@ -497,7 +517,7 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
                 None => true,
                 Some(_) => flags.bool("wait", verb)?,
             };
-            Verb::Delete { resource: resources[0], names, cascade, grace_period, force, selector, wait }
+            Verb::Delete { resource, names, files, cascade, grace_period, force, selector, wait }
         }
         "rollout" => {
             match pos.first().map(String::as_str) {
@@ -592,9 +612,16 @@ fn resources_and_names(pos: &[String], verb: &str, allow_many: bool) -> Result<(
     }
     let mut res = Vec::new();
     for t in first.split(',') {
-        let r = resource::lookup(t).ok_or_else(|| unknown_type(t))?;
-        if !res.contains(&r) {
-            res.push(r);
+        // kubectl's `all` category, as far as ordinal has those kinds.
+        let expanded: Vec<&'static Resource> = if t == "all" {
+            ["pods", "services", "statefulsets"].iter().filter_map(|r| resource::lookup(r)).collect()
+        } else {
+            vec![resource::lookup(t).ok_or_else(|| unknown_type(t))?]
+        };
+        for r in expanded {
+            if !res.contains(&r) {
+                res.push(r);
+            }
         }
     }
     if res.len() > 1 && (!allow_many || pos.len() > 1) {

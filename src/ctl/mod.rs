@@ -145,9 +145,10 @@ ordinal ctl controls the embedded cluster of a running `ordinal serve` (kubectl-
 
 Basic commands:
   apply -f FILE|DIR                 Create or update objects from manifests
-  get TYPE[,TYPE] [NAME...]         List objects (-o wide|yaml|json|name, -l SELECTOR, -w)
+  get TYPE[,TYPE]|all [NAME...]     List objects (-o wide|yaml|json|name|jsonpath=..., -l SELECTOR, -w,
+                                    --show-labels, -L KEY)
   describe statefulset|pod NAME     Show details and events
-  delete TYPE NAME...               Delete objects (--cascade=background|orphan|foreground,
+  delete TYPE NAME... | -f FILE      Delete objects (--cascade=background|orphan|foreground,
                                     --force --grace-period=0, --wait=false)
   scale statefulset NAME --replicas N
   patch statefulset NAME -p PATCH [--type=merge|json]
@@ -210,8 +211,24 @@ impl Ctl<'_> {
                 Ok(())
             }
             Verb::SetImage { resource, name, images } => self.set_image(resource, name, images),
-            Verb::Delete { resource, names, cascade, grace_period, force, selector, wait } => {
-                self.delete(resource, names, *cascade, *grace_period, *force, selector.as_deref(), *wait)
+            Verb::Delete { resource, names, files, cascade, grace_period, force, selector, wait } => {
+                let ns = inv.ns().to_string();
+                let targets: Vec<(&'static Resource, String, String)> = match resource {
+                    Some(res) => {
+                        let mut names = names.clone();
+                        if let Some(sel) = selector {
+                            let (items, _) = self.list(res, Some(sel))?;
+                            names.extend(items.iter().map(|o| print::s(o, "/metadata/name").to_string()));
+                            if names.is_empty() {
+                                writeln!(self.err, "No resources found")?;
+                                return Ok(());
+                            }
+                        }
+                        names.into_iter().map(|n| (*res, ns.clone(), n)).collect()
+                    }
+                    None => objects_in_files(files, &ns)?,
+                };
+                self.delete(&targets, *cascade, *grace_period, *force, *wait)
             }
             Verb::RolloutStatus { resource, name, timeout } => rollout::status(self, resource, name, *timeout),
             Verb::Inject(i) => self.inject(i),
@@ -501,36 +518,16 @@ impl Ctl<'_> {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn delete(
-        &mut self,
-        res: &Resource,
-        names: &[String],
-        cascade: Cascade,
-        grace: Option<i64>,
-        force: bool,
-        selector: Option<&str>,
-        wait: bool,
-    ) -> Result<(), CtlError> {
-        let ns = self.inv.ns().to_string();
-        let mut targets: Vec<String> = names.to_vec();
-        if let Some(sel) = selector {
-            let (items, _) = self.list(res, Some(sel))?;
-            targets.extend(items.iter().map(|o| print::s(o, "/metadata/name").to_string()));
-            if targets.is_empty() {
-                writeln!(self.err, "No resources found")?;
-                return Ok(());
-            }
-        }
+    fn delete(&mut self, targets: &[(&'static Resource, String, String)], cascade: Cascade, grace: Option<i64>, force: bool, wait: bool) -> Result<(), CtlError> {
         if force && grace == Some(0) {
             writeln!(
                 self.err,
                 "Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely."
             )?;
         }
-        let mut deleted: Vec<(String, String)> = Vec::new();
-        for name in &targets {
-            let mut path = format!("{}?propagationPolicy={}", res.object_path(&ns, name), cascade.policy());
+        let mut deleted: Vec<(&Resource, &str, &str, String)> = Vec::new();
+        for (res, ns, name) in targets {
+            let mut path = format!("{}?propagationPolicy={}", res.object_path(ns, name), cascade.policy());
             if let Some(g) = grace {
                 path.push_str(&format!("&gracePeriodSeconds={g}"));
             }
@@ -540,7 +537,7 @@ impl Ctl<'_> {
                     let verb = if force && grace == Some(0) { "force deleted" } else { "deleted" };
                     writeln!(self.out, "{} {name:?} {verb}", res.qualified())?;
                     self.out.flush()?;
-                    deleted.push((name.clone(), uid));
+                    deleted.push((res, ns, name, uid));
                 }
                 Err(e @ CtlError::Server { .. }) => {
                     self.err.write_all(e.render().as_bytes())?;
@@ -551,9 +548,9 @@ impl Ctl<'_> {
         }
         if wait {
             // kubectl waits until each object is gone (or replaced: same name, new uid).
-            for (name, uid) in deleted {
+            for (res, ns, name, uid) in deleted {
                 loop {
-                    match self.get_object(res, &ns, &name) {
+                    match self.get_object(res, ns, name) {
                         Ok(o) if uid.is_empty() || print::s(&o, "/metadata/uid") == uid => std::thread::sleep(Duration::from_millis(100)),
                         Ok(_) => break,
                         Err(CtlError::Server { code: 404, .. }) => break,
@@ -580,6 +577,28 @@ impl Ctl<'_> {
         writeln!(self.out, "{done}")?;
         Ok(())
     }
+}
+
+/// The objects named in manifest files (for `delete -f`), read with the manifest loader.
+fn objects_in_files(files: &[std::path::PathBuf], default_ns: &str) -> Result<Vec<(&'static Resource, String, String)>, CtlError> {
+    let mut out = Vec::new();
+    for f in files {
+        if !f.exists() {
+            return Err(CtlError::Msg(format!("the path {:?} does not exist", f.display().to_string())));
+        }
+        for p in crate::manifest::discover(std::slice::from_ref(f)).map_err(|e| CtlError::Msg(e.to_string()))? {
+            let docs = crate::manifest::load_file(&p).map_err(|errs| {
+                CtlError::Msg(errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+            })?;
+            for d in docs {
+                let kind = d.object.kind().to_ascii_lowercase();
+                let res = resource::lookup(&kind).ok_or_else(|| CtlError::Msg(format!("the server doesn't have a resource type {kind:?}")))?;
+                let ns = d.object.namespace().unwrap_or(default_ns).to_string();
+                out.push((res, ns, d.object.name().to_string()));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Adds `kind`/`apiVersion` to list items that lack them (as kubectl does for output).
