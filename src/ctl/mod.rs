@@ -148,7 +148,7 @@ Basic commands:
   get TYPE[,TYPE]|all [NAME...]     List objects (-o wide|yaml|json|name|jsonpath=..., -l SELECTOR, -w,
                                     --show-labels, -L KEY)
   describe statefulset|pod NAME     Show details and events
-  delete TYPE NAME... | -f FILE      Delete objects (--cascade=background|orphan|foreground,
+  delete TYPE NAME... | -f FILE     Delete objects (--cascade=background|orphan|foreground,
                                     --force --grace-period=0, --wait=false)
   scale statefulset NAME --replicas N
   patch statefulset NAME -p PATCH [--type=merge|json]
