@@ -376,6 +376,9 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
         }
         "get" => {
             let (resources, names) = resources_and_names(&pos, verb, true)?;
+            if all_namespaces && !names.is_empty() {
+                return Err(usage("a resource cannot be retrieved by name across all namespaces", Some(verb)));
+            }
             let output = match flags.last("output") {
                 None => Output::Table,
                 Some("wide") => Output::Wide,
@@ -748,6 +751,19 @@ mod tests {
         let Verb::RolloutStatus { timeout, .. } = p("rollout status sts/web --timeout 1m30s").unwrap().verb else { panic!() };
         assert_eq!(timeout, Some(Duration::from_secs(90)));
         assert_eq!(p("inject set-ready web-1 false").unwrap().verb, Verb::Inject(Inject::SetReady("web-1".into(), false)));
+    }
+
+    #[test]
+    fn delete_by_file_and_get_all() {
+        let Verb::Delete { resource, files, names, .. } = p("delete -f web.yaml --wait=false").unwrap().verb else { panic!() };
+        assert_eq!((resource, files, names.len()), (None, vec![PathBuf::from("web.yaml")], 0));
+        assert!(p("delete -f web.yaml pod").unwrap_err().message.starts_with("Unexpected args"));
+        let Verb::Get { resources, .. } = p("get all").unwrap().verb else { panic!() };
+        assert_eq!(resources.iter().map(|r| r.plural).collect::<Vec<_>>(), ["pods", "services", "statefulsets"]);
+        assert!(p("get pod web-0 -A").unwrap_err().message.contains("across all namespaces"));
+        let Verb::Get { output, .. } = p("get pods -o jsonpath={.items[*].metadata.name}").unwrap().verb else { panic!() };
+        assert_eq!(output, Output::JsonPath("{.items[*].metadata.name}".into()));
+        assert!(p("get pods -o jsonpath={range").unwrap_err().message.contains("jsonpath"));
     }
 
     #[test]
