@@ -252,6 +252,11 @@ fn get_tables_like_kubectl() {
     let r = s.ctl(&["get", "pod", "web-0", "-o", "jsonpath={.status.podIP}"]);
     assert_eq!(r.out, "10.244.0.5");
 
+    let r = s.ctl(&["get", "pod", "web-0", "--template", "{{range $i, $c := .spec.containers}}{{$c.image}}{{end}}"]);
+    assert_eq!(r.out, "registry.k8s.io/nginx-slim:0.24");
+    let r = s.ctl(&["get", "pods", "-o", "go-template={{range .items}}{{.metadata.name}} {{end}}"]);
+    assert_eq!(r.out, "web-0 web-1 ");
+
     let r = s.ctl(&["get", "sts", "web", "-o", "name"]);
     assert_eq!(r.out, "statefulset.apps/web\n");
     let r = s.ctl(&["get", "statefulset/web", "-o", "yaml"]);

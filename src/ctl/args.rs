@@ -48,6 +48,8 @@ pub enum Output {
     Table,
     /// `-o jsonpath=TEMPLATE`
     JsonPath(String),
+    /// `-o go-template=TEMPLATE`, `--template TEMPLATE`
+    GoTemplate(String),
     Wide,
     Yaml,
     Json,
@@ -157,6 +159,7 @@ const GLOBAL: &[Flag] = &[
 
 const APPLY_FLAGS: &[Flag] = &[f("filename", Some('f'), Kind::Value), f("recursive", Some('R'), Kind::Bool)];
 const GET_FLAGS: &[Flag] = &[
+            f("template", None, Kind::Value),
             f("show-labels", None, Kind::Bool),
             f("label-columns", Some('L'), Kind::Value),
             f("watch", Some('w'), Kind::Bool),
@@ -380,6 +383,23 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
                 return Err(usage("a resource cannot be retrieved by name across all namespaces", Some(verb)));
             }
             let output = match flags.last("output") {
+                None if flags.last("template").is_some() => {
+                    let t = flags.last("template").unwrap();
+                    super::gotemplate::check(t).map_err(|e| usage(e, Some(verb)))?;
+                    Output::GoTemplate(t.to_string())
+                }
+                Some("go-template" | "template") => {
+                    let Some(t) = flags.last("template") else {
+                        return Err(usage("template format specified but no template given", Some(verb)));
+                    };
+                    super::gotemplate::check(t).map_err(|e| usage(e, Some(verb)))?;
+                    Output::GoTemplate(t.to_string())
+                }
+                Some(o) if o.starts_with("go-template=") || o.starts_with("template=") => {
+                    let t = o.split_once('=').unwrap().1;
+                    super::gotemplate::check(t).map_err(|e| usage(e, Some(verb)))?;
+                    Output::GoTemplate(t.to_string())
+                }
                 None => Output::Table,
                 Some("wide") => Output::Wide,
                 Some("yaml") => Output::Yaml,
@@ -392,7 +412,7 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
                 }
                 Some(o) => {
                     return Err(usage(
-                        format!("unable to match a printer suitable for the output format {o:?}, allowed formats are: json,jsonpath,name,wide,yaml"),
+                        format!("unable to match a printer suitable for the output format {o:?}, allowed formats are: go-template,json,jsonpath,name,template,wide,yaml"),
                         Some(verb),
                     ));
                 }

@@ -15,6 +15,7 @@
 pub mod args;
 mod client;
 mod describe;
+mod gotemplate;
 mod jsonpath;
 mod print;
 mod resource;
@@ -145,7 +146,7 @@ ordinal ctl controls the embedded cluster of a running `ordinal serve` (kubectl-
 
 Basic commands:
   apply -f FILE|DIR                 Create or update objects from manifests
-  get TYPE[,TYPE]|all [NAME...]     List objects (-o wide|yaml|json|name|jsonpath=..., -l SELECTOR, -w,
+  get TYPE[,TYPE]|all [NAME...]     List objects (-o wide|yaml|json|name|jsonpath=|go-template=, -l SELECTOR, -w,
                                     --show-labels, -L KEY)
   describe statefulset|pod NAME     Show details and events
   delete TYPE NAME... | -f FILE     Delete objects (--cascade=background|orphan|foreground,
@@ -401,7 +402,7 @@ impl Ctl<'_> {
                         }
                     }
                 }
-                Output::Yaml | Output::Json | Output::JsonPath(_) => {
+                Output::Yaml | Output::Json | Output::JsonPath(_) | Output::GoTemplate(_) => {
                     let items: Vec<Value> = found.iter().flat_map(|(_, i)| i.iter().cloned()).collect();
                     let doc = if names.len() == 1 && !multi && items.len() == 1 {
                         items.into_iter().next().unwrap()
@@ -411,6 +412,7 @@ impl Ctl<'_> {
                     let text = match &output {
                         Output::Yaml => print::to_yaml(&doc),
                         Output::JsonPath(t) => jsonpath::execute(t, &doc).map_err(CtlError::Msg)?,
+                        Output::GoTemplate(t) => gotemplate::execute(t, &doc).map_err(CtlError::Msg)?,
                         _ => print::to_json(&doc),
                     };
                     self.out.write_all(text.as_bytes())?;
@@ -482,6 +484,7 @@ impl Ctl<'_> {
                 Output::Yaml => write!(self.out, "---\n{}", print::to_yaml(&obj))?,
                 Output::Json => self.out.write_all(print::to_json(&obj).as_bytes())?,
                 Output::JsonPath(t) => self.out.write_all(jsonpath::execute(t, &obj).map_err(CtlError::Msg)?.as_bytes())?,
+                Output::GoTemplate(t) => self.out.write_all(gotemplate::execute(t, &obj).map_err(CtlError::Msg)?.as_bytes())?,
             }
             self.out.flush()?;
         }
