@@ -58,6 +58,7 @@ fn pod(name: &str, ns: &str, ready: bool, age: u64) -> Value {
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "uid": "uid-web", "controller": true}]},
         "spec": {"nodeName": "node-0", "containers": [{"name": "nginx", "image": "registry.k8s.io/nginx-slim:0.24"}]},
         "status": {"phase": if ready { "Running" } else { "Pending" }, "podIP": if ready { "10.244.0.5" } else { "" },
+            "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
             "containerStatuses": [{"name": "nginx", "ready": ready, "restartCount": 0, "state": state}]}})
 }
 
@@ -410,6 +411,21 @@ fn rollout_status_times_out() {
     assert_eq!(r.err, "error: timed out waiting for the condition\n");
     let r = s.ctl(&["rollout", "status", "sts/web", "-n", "other"]);
     assert_eq!((r.code, r.err.as_str()), (1, "Error from server (NotFound): no route /apis/apps/v1/namespaces/other/statefulsets/web\n"));
+}
+
+#[test]
+fn wait_polls_until_the_condition() {
+    let s = server();
+    let r = s.ctl(&["wait", "--for=condition=Ready", "pod/web-0"]);
+    assert_eq!((r.code, r.out.as_str(), r.err.as_str()), (0, "pod/web-0 condition met\n", ""));
+    let r = s.ctl(&["wait", "--for=delete", "pod", "web-9"]);
+    assert_eq!((r.code, r.out.as_str()), (0, "pod/web-9 condition met\n"));
+    let r = s.ctl(&["wait", "--for=jsonpath={.status.podIP}=10.244.0.5", "pod", "web-0"]);
+    assert_eq!(r.out, "pod/web-0 condition met\n");
+    let start = std::time::Instant::now();
+    let r = s.ctl(&["wait", "--for=condition=Ready=False", "pod/web-0", "--timeout=300ms"]);
+    assert_eq!((r.code, r.err.as_str()), (1, "error: timed out waiting for the condition on pods/web-0\n"));
+    assert!(start.elapsed() < Duration::from_secs(5));
 }
 
 #[test]

@@ -120,6 +120,19 @@ pub enum Verb {
     },
     RolloutStatus { resource: &'static Resource, name: String, timeout: Option<Duration> },
     Inject(Inject),
+    /// `wait --for=... TYPE NAME... | TYPE -l SEL`.
+    Wait { resource: &'static Resource, names: Vec<String>, selector: Option<String>, cond: WaitFor, timeout: Duration },
+}
+
+/// `wait --for`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitFor {
+    /// `condition=Ready[=true]`: `status.conditions[type].status` equals the value (case-insensitive).
+    Condition(String, String),
+    /// `delete`: the object (that uid) is gone.
+    Delete,
+    /// `jsonpath={.status.readyReplicas}=3` (or without `=value`: the path exists).
+    JsonPath(String, Option<String>),
 }
 
 /// A command-line error: printed as `error: <msg>` (plus a usage hint), exit 1.
@@ -178,6 +191,11 @@ const DELETE_FLAGS: &[Flag] = &[
             f("selector", Some('l'), Kind::Value),
             f("wait", None, Kind::Bool),
         ];
+const WAIT_FLAGS: &[Flag] = &[
+            f("for", None, Kind::Value),
+            f("timeout", None, Kind::Value),
+            f("selector", Some('l'), Kind::Value),
+        ];
 const ROLLOUT_FLAGS: &[Flag] = &[f("timeout", None, Kind::Value)];
 
 fn verb_flags(verb: &str) -> &'static [Flag] {
@@ -189,11 +207,12 @@ fn verb_flags(verb: &str) -> &'static [Flag] {
         "patch" => PATCH_FLAGS,
         "delete" => DELETE_FLAGS,
         "rollout" => ROLLOUT_FLAGS,
+        "wait" => WAIT_FLAGS,
         _ => &[],
     }
 }
 
-const VERBS: &[&str] = &["apply", "get", "describe", "scale", "patch", "set", "delete", "rollout", "inject", "help"];
+const VERBS: &[&str] = &["apply", "get", "describe", "scale", "patch", "set", "delete", "rollout", "wait", "inject", "help"];
 
 /// Parsed flags: long name → values (last one wins for scalars).
 #[derive(Default)]
@@ -563,6 +582,36 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
             };
             Verb::RolloutStatus { resource, name, timeout }
         }
+        "wait" => {
+            let (resources, names) = resources_and_names(&pos, verb, false)?;
+            if names.is_empty() && selector.is_none() {
+                return Err(usage("resource(s) were provided, but no name was specified", Some(verb)));
+            }
+            let Some(f) = flags.last("for") else {
+                return Err(usage("--for must be specified, e.g. --for=condition=Ready, --for=delete or --for=jsonpath='{.status.readyReplicas}'=3", Some(verb)));
+            };
+            let cond = if f.eq_ignore_ascii_case("delete") {
+                WaitFor::Delete
+            } else if let Some(c) = f.strip_prefix("condition=") {
+                match c.split_once('=') {
+                    Some((k, v)) => WaitFor::Condition(k.to_string(), v.to_string()),
+                    None => WaitFor::Condition(c.to_string(), "True".to_string()),
+                }
+            } else if let Some(j) = f.strip_prefix("jsonpath=") {
+                // `{.a.b}=value`: the template ends at the last '}'.
+                let end = j.rfind('}').map(|i| i + 1).unwrap_or(j.len());
+                let (path, value) = (&j[..end], j[end..].strip_prefix('='));
+                super::jsonpath::check(path).map_err(|e| usage(e, Some(verb)))?;
+                WaitFor::JsonPath(path.to_string(), value.map(str::to_string))
+            } else {
+                return Err(usage(format!("unrecognized condition: {f:?}"), Some(verb)));
+            };
+            let timeout = match flags.last("timeout") {
+                None => Duration::from_secs(30),
+                Some(t) => parse_go_duration(t).map_err(|e| usage(format!("invalid argument {t:?} for \"--timeout\" flag: {e}"), Some(verb)))?,
+            };
+            Verb::Wait { resource: resources[0], names, selector, cond, timeout }
+        }
         "inject" => {
             let want = |n: usize| -> Result<(), UsageError> {
                 if pos.len() != n {
@@ -784,6 +833,18 @@ mod tests {
         let Verb::Get { output, .. } = p("get pods -o jsonpath={.items[*].metadata.name}").unwrap().verb else { panic!() };
         assert_eq!(output, Output::JsonPath("{.items[*].metadata.name}".into()));
         assert!(p("get pods -o jsonpath={range").unwrap_err().message.contains("jsonpath"));
+    }
+
+    #[test]
+    fn wait_conditions() {
+        let Verb::Wait { cond, timeout, names, .. } = p("wait --for=condition=Ready pod/web-0 --timeout=60s").unwrap().verb else { panic!() };
+        assert_eq!((cond, timeout, names), (WaitFor::Condition("Ready".into(), "True".into()), Duration::from_secs(60), vec!["web-0".to_string()]));
+        let Verb::Wait { cond, .. } = p("wait --for=jsonpath={.status.readyReplicas}=3 sts/web").unwrap().verb else { panic!() };
+        assert_eq!(cond, WaitFor::JsonPath("{.status.readyReplicas}".into(), Some("3".into())));
+        let Verb::Wait { cond, selector, .. } = p("wait --for=delete pod -l app=nginx").unwrap().verb else { panic!() };
+        assert_eq!((cond, selector.as_deref()), (WaitFor::Delete, Some("app=nginx")));
+        assert!(p("wait pod/web-0").unwrap_err().message.contains("--for"));
+        assert!(p("wait --for=sunshine pod/web-0").unwrap_err().message.contains("unrecognized condition"));
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod print;
 mod resource;
 mod rollout;
 mod selector;
+mod wait;
 
 use std::io::{self, Read, Write};
 use std::time::Duration;
@@ -155,6 +156,7 @@ Basic commands:
   patch statefulset NAME -p PATCH [--type=merge|json]
   set image statefulset/NAME CONTAINER=IMAGE...
   rollout status statefulset NAME [--timeout DURATION]
+  wait --for=condition=Ready|delete|jsonpath={.path}=VALUE TYPE NAME|-l SELECTOR [--timeout 30s]
   inject fail-pod POD | set-ready POD true|false | lose-node NODE | restore-node NODE
 
 Resource types: statefulsets (sts), pods (po), persistentvolumeclaims (pvc),
@@ -233,6 +235,7 @@ impl Ctl<'_> {
             }
             Verb::RolloutStatus { resource, name, timeout } => rollout::status(self, resource, name, *timeout),
             Verb::Inject(i) => self.inject(i),
+            Verb::Wait { resource, names, selector, cond, timeout } => wait::wait(self, resource, names, selector.as_deref(), cond, *timeout),
         }
     }
 
