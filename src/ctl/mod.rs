@@ -68,7 +68,11 @@ pub fn run(args: &[String]) -> i32 {
     let result = ctl.execute();
     let failed = ctl.failed;
     match result {
-        Ok(()) => i32::from(failed),
+        Ok(()) => match out.flush() {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 141,
+            _ => i32::from(failed),
+        },
+        Err(CtlError::BrokenPipe) => 141,
         Err(e) => {
             let _ = out.flush();
             let _ = err.write_all(e.render().as_bytes());
@@ -84,6 +88,8 @@ pub(crate) enum CtlError {
     /// A `Status` (or other error body) from the server.
     Server { code: u16, body: Vec<u8> },
     Msg(String),
+    /// stdout was closed (`ordinal ctl get pods | head -1`): stop quietly, as kubectl dies of SIGPIPE.
+    BrokenPipe,
 }
 
 impl From<ClientError> for CtlError {
@@ -94,7 +100,7 @@ impl From<ClientError> for CtlError {
 
 impl From<io::Error> for CtlError {
     fn from(e: io::Error) -> Self {
-        CtlError::Msg(e.to_string())
+        if e.kind() == io::ErrorKind::BrokenPipe { CtlError::BrokenPipe } else { CtlError::Msg(e.to_string()) }
     }
 }
 
@@ -105,6 +111,7 @@ impl CtlError {
             CtlError::Client(e) => format!("error: {e}\n"),
             CtlError::Msg(m) => format!("error: {m}\n"),
             CtlError::Server { code, body } => render_status(*code, body),
+            CtlError::BrokenPipe => String::new(),
         }
     }
 }
@@ -305,6 +312,8 @@ impl Ctl<'_> {
             return Err(CtlError::Msg("no objects passed to apply".into()));
         }
         for (source, text) in sources {
+            // A header value must not carry control characters (a path could).
+            let source: String = source.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
             let headers = [("Content-Type", "application/yaml"), ("X-Ordinal-Source", source.as_str())];
             let resp = match self.call("POST", "/apply", &headers, Some(text.as_bytes())) {
                 Ok(r) => r,
