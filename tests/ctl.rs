@@ -248,6 +248,11 @@ fn get_tables_like_kubectl() {
     let r = s.ctl(&["get", "pod", "web-9"]);
     assert_eq!((r.code, r.err.as_str()), (1, "Error from server (NotFound): pods \"web-9\" not found\n"));
 
+    let r = s.ctl(&["get", "pods", "web-0", "web-9"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.out, "NAME    READY   STATUS    RESTARTS   AGE\nweb-0   1/1     Running   0          10m\n");
+    assert_eq!(r.err, "Error from server (NotFound): pods \"web-9\" not found\n");
+
     let r = s.ctl(&["get", "pods", "-o", "jsonpath={.items[*].metadata.name}"]);
     assert_eq!(r.out, "web-0 web-1");
     let r = s.ctl(&["get", "pod", "web-0", "-o", "jsonpath={.status.podIP}"]);

@@ -351,6 +351,7 @@ impl Ctl<'_> {
         let ns = self.inv.ns().to_string();
         let mut found: Vec<(&'static Resource, Vec<Value>)> = Vec::new();
         let mut rv = String::new();
+        let mut late_errors = String::new();
         for res in resources {
             if names.is_empty() {
                 let (items, list_rv) = self.list(res, selector)?;
@@ -365,7 +366,8 @@ impl Ctl<'_> {
                             items.push(o);
                         }
                         Err(e @ CtlError::Server { .. }) => {
-                            self.err.write_all(e.render().as_bytes())?;
+                            // Printed after the objects that were found, as kubectl does.
+                            late_errors.push_str(&e.render());
                             self.failed = true;
                         }
                         Err(e) => return Err(e),
@@ -432,6 +434,7 @@ impl Ctl<'_> {
             }
         }
         self.out.flush()?;
+        self.err.write_all(late_errors.as_bytes())?;
         if !watch {
             return Ok(());
         }
