@@ -283,7 +283,7 @@ pub fn row(res: &Resource, obj: &Value, wide: bool, now: i64) -> Vec<String> {
     let created = obj.pointer("/metadata/creationTimestamp").and_then(Value::as_str);
     let age = age(created, now);
     match res.plural {
-        "pods" => pod_row(obj, name, age, wide),
+        "pods" => pod_row(obj, name, age, wide, now),
         "statefulsets" => {
             let replicas = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
             let mut r = vec![name, format!("{}/{}", i(obj, "/status/readyReplicas"), replicas), age];
@@ -448,13 +448,14 @@ fn external_ip(svc: &Value, ty: &str) -> String {
 }
 
 /// kubectl's `printPod` STATUS/READY/RESTARTS logic (regular containers).
-fn pod_row(pod: &Value, name: String, age: String, wide: bool) -> Vec<String> {
+fn pod_row(pod: &Value, name: String, age: String, wide: bool, now: i64) -> Vec<String> {
     let total = arr(pod, "/spec/containers").len();
     let mut ready = 0;
     let mut restarts = 0;
     let phase = s(pod, "/status/phase");
     let mut reason = if s(pod, "/status/reason").is_empty() { phase.to_string() } else { s(pod, "/status/reason").to_string() };
     let mut initializing = false;
+    let mut last_restart: Option<i64> = None;
     let inits = arr(pod, "/status/initContainerStatuses");
     let n_init = arr(pod, "/spec/initContainers").len();
     for (idx, c) in inits.iter().enumerate() {
@@ -481,6 +482,9 @@ fn pod_row(pod: &Value, name: String, age: String, wide: bool) -> Vec<String> {
         let mut has_running = false;
         for c in arr(pod, "/status/containerStatuses").iter().rev() {
             restarts += i(c, "/restartCount");
+            if let Some(t) = c.pointer("/lastState/terminated/finishedAt").and_then(Value::as_str).and_then(parse_time) {
+                last_restart = last_restart.max(Some(t));
+            }
             let waiting = s(c, "/state/waiting/reason");
             let term = c.pointer("/state/terminated").filter(|t| !t.is_null());
             if !waiting.is_empty() {
@@ -509,7 +513,11 @@ fn pod_row(pod: &Value, name: String, age: String, wide: bool) -> Vec<String> {
     } else if deleting && phase != "Failed" && phase != "Succeeded" {
         reason = "Terminating".into();
     }
-    let mut r = vec![name, format!("{ready}/{total}"), reason, restarts.to_string(), age];
+    let restarts = match last_restart {
+        Some(t) if restarts != 0 => format!("{restarts} ({} ago)", human_duration(now - t)),
+        _ => restarts.to_string(),
+    };
+    let mut r = vec![name, format!("{ready}/{total}"), reason, restarts, age];
     if wide {
         r.push(or_none(s(pod, "/status/podIP")));
         r.push(or_none(s(pod, "/spec/nodeName")));
@@ -775,15 +783,17 @@ mod tests {
         let terminating = json!({"metadata":{"name":"web-2","creationTimestamp":at(3 * 3600 + 60),"deletionTimestamp":at(0)},
             "spec":{"containers":[{"name":"nginx"}]},"status":{"phase":"Running"}});
         let pending = json!({"metadata":{"name":"web-3","creationTimestamp":at(0)},"spec":{"containers":[{"name":"nginx"}]},"status":{"phase":"Pending"}});
-        let failed = json!({"metadata":{"name":"web-4","creationTimestamp":at(182)},"spec":{"containers":[{"name":"nginx"}]},"status":{"phase":"Failed"}});
+        let failed = json!({"metadata":{"name":"web-4","creationTimestamp":at(182)},"spec":{"containers":[{"name":"nginx"}]},"status":{"phase":"Running",
+            "containerStatuses":[{"name":"nginx","ready":false,"restartCount":2,"state":{"waiting":{"reason":"CrashLoopBackOff"}},
+              "lastState":{"terminated":{"exitCode":1,"reason":"Error","finishedAt":at(30)}}}]}});
         assert_eq!(
             table("pods", &[running.clone(), creating.clone(), terminating, pending, failed], false),
-            "NAME    READY   STATUS              RESTARTS   AGE\n\
-             web-0   1/1     Running             0          65s\n\
-             web-1   0/1     ContainerCreating   0          2s\n\
-             web-2   0/1     Terminating         0          3h1m\n\
-             web-3   0/1     Pending             0          0s\n\
-             web-4   0/1     Failed              0          3m2s\n"
+            "NAME    READY   STATUS              RESTARTS      AGE\n\
+             web-0   1/1     Running             0             65s\n\
+             web-1   0/1     ContainerCreating   0             2s\n\
+             web-2   0/1     Terminating         0             3h1m\n\
+             web-3   0/1     Pending             0             0s\n\
+             web-4   0/1     CrashLoopBackOff    2 (30s ago)   3m2s\n"
         );
         assert_eq!(
             table("pods", &[running, creating], true),
