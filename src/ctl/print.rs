@@ -583,7 +583,7 @@ fn yaml_value(v: &Value, indent: usize, out: &mut String, ctx: Ctx) {
                 if !(ctx == Ctx::SeqItem && n == 0) {
                     out.push_str(&pad);
                 }
-                out.push_str(&yaml_scalar_str(k, 0));
+                out.push_str(&yaml_scalar_str(k, 0, None));
                 out.push(':');
                 match val {
                     Value::Object(mm) if !mm.is_empty() => {
@@ -596,7 +596,8 @@ fn yaml_value(v: &Value, indent: usize, out: &mut String, ctx: Ctx) {
                     }
                     _ => {
                         out.push(' ');
-                        yaml_inline(val, indent + 2, out);
+                        // The scalar starts after `key: `; folded lines continue two deeper.
+                        yaml_inline(val, indent + 2, Some(indent + yaml_scalar_str(k, 0, None).chars().count() + 2), out);
                         out.push('\n');
                     }
                 }
@@ -612,25 +613,28 @@ fn yaml_value(v: &Value, indent: usize, out: &mut String, ctx: Ctx) {
                     Value::Object(m) if !m.is_empty() => yaml_value(item, indent + 2, out, Ctx::SeqItem),
                     Value::Array(aa) if !aa.is_empty() => yaml_value(item, indent + 2, out, Ctx::SeqItem),
                     _ => {
-                        yaml_inline(item, indent + 2, out);
+                        yaml_inline(item, indent + 2, Some(indent + 2), out);
                         out.push('\n');
                     }
                 }
             }
         }
         _ => {
-            yaml_inline(v, indent, out);
+            yaml_inline(v, indent, None, out);
             out.push('\n');
         }
     }
 }
 
-fn yaml_inline(v: &Value, indent: usize, out: &mut String) {
+/// `col`: the column the scalar starts at, when long plain or single-quoted strings may be
+/// folded (go-yaml breaks at a space once a line is past 80 columns); continuation lines are
+/// indented by `indent`.
+fn yaml_inline(v: &Value, indent: usize, col: Option<usize>, out: &mut String) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => out.push_str(&yaml_scalar_str(s, indent)),
+        Value::String(s) => out.push_str(&yaml_scalar_str(s, indent, col)),
         Value::Object(_) => out.push_str("{}"),
         Value::Array(_) => out.push_str("[]"),
     }
@@ -650,7 +654,32 @@ fn resolves_non_string(s: &str) -> bool {
     b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-' && b[5..7].iter().all(u8::is_ascii_digit)
 }
 
-fn yaml_scalar_str(s: &str, indent: usize) -> String {
+/// go-yaml's line folding of plain and single-quoted scalars (`best_width` 80).
+fn fold(text: &str, mut col: usize, cont: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut prev_space = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            if !prev_space && col > 80 && chars.get(i + 1).is_some_and(|n| *n != ' ') {
+                out.push('\n');
+                out.extend(std::iter::repeat_n(' ', cont));
+                col = cont;
+            } else {
+                out.push(' ');
+                col += 1;
+            }
+            prev_space = true;
+        } else {
+            out.push(c);
+            col += 1;
+            prev_space = false;
+        }
+    }
+    out
+}
+
+fn yaml_scalar_str(s: &str, indent: usize, col: Option<usize>) -> String {
     if s.is_empty() {
         return "\"\"".into();
     }
@@ -676,10 +705,17 @@ fn yaml_scalar_str(s: &str, indent: usize) -> String {
         && !s.ends_with(':')
         && !s.chars().any(|c| c.is_control());
     if plain_ok {
-        return s.to_string();
+        return match col {
+            Some(c) => fold(s, c, indent),
+            None => s.to_string(),
+        };
     }
     if !s.chars().any(|c| c.is_control()) {
-        return format!("'{}'", s.replace('\'', "''"));
+        let quoted = s.replace('\'', "''");
+        return match col {
+            Some(c) => format!("'{}'", fold(&quoted, c + 1, indent)),
+            None => format!("'{quoted}'"),
+        };
     }
     serde_json::to_string(s).expect("strings serialize")
 }
@@ -843,6 +879,15 @@ mod tests {
         assert_eq!(
             table("controllerrevisions", &[rev], false),
             "NAME             CONTROLLER             REVISION   AGE\nweb-6c5b9d5f5b   statefulset.apps/web   2          5s\n"
+        );
+    }
+
+    #[test]
+    fn yaml_folds_long_strings_like_go_yaml() {
+        let v = json!({"status": {"conditions": [{"message": "0/3 nodes are available: 3 node(s) had untolerated taint {node-role.kubernetes.io/master: }. preemption: 0/3 nodes are available", "type": "PodScheduled"}]}});
+        assert_eq!(
+            to_yaml(&v),
+            "status:\n  conditions:\n  - message: '0/3 nodes are available: 3 node(s) had untolerated taint {node-role.kubernetes.io/master:\n      }. preemption: 0/3 nodes are available'\n    type: PodScheduled\n"
         );
     }
 
