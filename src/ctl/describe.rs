@@ -14,9 +14,9 @@ const L3: &str = "      ";
 const MAX_ANNOTATION_LEN: usize = 140;
 
 pub fn describe(ctl: &mut Ctl<'_>, res: &Resource, names: &[String], selector: Option<&str>) -> Result<(), CtlError> {
-    if !matches!(res.plural, "statefulsets" | "pods") {
+    if !matches!(res.plural, "statefulsets" | "pods" | "services" | "persistentvolumeclaims") {
         return Err(CtlError::Msg(format!(
-            "describe {} is not supported by ordinal ctl (statefulsets and pods are); use `get {} -o yaml`",
+            "describe {} is not supported by ordinal ctl (statefulsets, pods, services and persistentvolumeclaims are); use `get {} -o yaml`",
             res.plural, res.plural
         )));
     }
@@ -50,6 +50,14 @@ pub fn describe(ctl: &mut Ctl<'_>, res: &Resource, names: &[String], selector: O
             "statefulsets" => {
                 let pods = ctl.list(resource::lookup("pods").unwrap(), None).map(|(p, _)| p).unwrap_or_default();
                 describe_statefulset(obj, &pods, &evs, now)
+            }
+            "services" => {
+                let slices = ctl.list(resource::lookup("endpointslices").unwrap(), None).map(|(p, _)| p).unwrap_or_default();
+                describe_service(obj, &slices, &evs, now)
+            }
+            "persistentvolumeclaims" => {
+                let pods = ctl.list(resource::lookup("pods").unwrap(), None).map(|(p, _)| p).unwrap_or_default();
+                describe_pvc(obj, &pods, &evs, now)
             }
             _ => describe_pod(obj, &evs, now),
         };
@@ -586,6 +594,150 @@ pub fn describe_pod(pod: &Value, events: &[Value], now: i64) -> String {
     describe_events(&mut w, events, now)
 }
 
+/// `kubectl describe service` (`slices`: the namespace's EndpointSlices).
+pub fn describe_service(svc: &Value, slices: &[Value], events: &[Value], now: i64) -> String {
+    let mut w = TabWriter::describe();
+    let name = s(svc, "/metadata/name");
+    w.write(&format!("Name:\t{name}\n"));
+    w.write(&format!("Namespace:\t{}\n", s(svc, "/metadata/namespace")));
+    labels_multiline(&mut w, "", "Labels", &map_of(svc, "/metadata/labels"));
+    annotations_multiline(&mut w, "", "Annotations", &map_of(svc, "/metadata/annotations"));
+    let sel: Vec<String> = map_of(svc, "/spec/selector").into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    w.write(&format!("Selector:\t{}\n", sel.join(",")));
+    let ty = match s(svc, "/spec/type") {
+        "" => "ClusterIP",
+        t => t,
+    };
+    w.write(&format!("Type:\t{ty}\n"));
+    if !s(svc, "/spec/ipFamilyPolicy").is_empty() {
+        w.write(&format!("IP Family Policy:\t{}\n", s(svc, "/spec/ipFamilyPolicy")));
+    }
+    let fams: Vec<&str> = arr(svc, "/spec/ipFamilies").iter().filter_map(Value::as_str).collect();
+    w.write(&format!("IP Families:\t{}\n", if fams.is_empty() { "<none>".into() } else { fams.join(",") }));
+    w.write(&format!("IP:\t{}\n", s(svc, "/spec/clusterIP")));
+    let ips: Vec<&str> = arr(svc, "/spec/clusterIPs").iter().filter_map(Value::as_str).collect();
+    w.write(&format!("IPs:\t{}\n", if ips.is_empty() { "<none>".into() } else { ips.join(",") }));
+    let ext: Vec<&str> = arr(svc, "/spec/externalIPs").iter().filter_map(Value::as_str).collect();
+    if !ext.is_empty() {
+        w.write(&format!("External IPs:\t{}\n", ext.join(",")));
+    }
+    let ingress: Vec<&str> = arr(svc, "/status/loadBalancer/ingress").iter().map(|i| if s(i, "/ip").is_empty() { s(i, "/hostname") } else { s(i, "/ip") }).collect();
+    if !ingress.is_empty() {
+        w.write(&format!("LoadBalancer Ingress:\t{}\n", ingress.join(", ")));
+    }
+    let own: Vec<&Value> = slices.iter().filter(|sl| s(sl, "/metadata/labels/kubernetes.io~1service-name") == name).collect();
+    for p in arr(svc, "/spec/ports") {
+        let pname = s(p, "/name");
+        let proto = match s(p, "/protocol") {
+            "" => "TCP",
+            x => x,
+        };
+        w.write(&format!("Port:\t{}\t{}/{proto}\n", if pname.is_empty() { "<unset>" } else { pname }, i(p, "/port")));
+        let target = match p.get("targetPort") {
+            Some(Value::String(t)) => t.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => i(p, "/port").to_string(),
+        };
+        w.write(&format!("TargetPort:\t{target}/{proto}\n"));
+        if i(p, "/nodePort") != 0 {
+            w.write(&format!("NodePort:\t{}\t{}/{proto}\n", if pname.is_empty() { "<unset>" } else { pname }, i(p, "/nodePort")));
+        }
+        // Ready endpoints of the slices' port with this port's name, at most 3 shown.
+        let mut list: Vec<String> = Vec::new();
+        for sl in &own {
+            for ep_port in arr(sl, "/ports").iter().filter(|ep| s(ep, "/name") == pname) {
+                for ep in arr(sl, "/endpoints") {
+                    if ep.pointer("/conditions/ready").and_then(Value::as_bool) == Some(false) {
+                        continue;
+                    }
+                    if let Some(addr) = arr(ep, "/addresses").first().and_then(Value::as_str) {
+                        let a = if addr.contains(':') { format!("[{addr}]") } else { addr.to_string() };
+                        list.push(format!("{a}:{}", i(ep_port, "/port")));
+                    }
+                }
+            }
+        }
+        let shown = if list.is_empty() {
+            "<none>".to_string()
+        } else if list.len() > 3 {
+            format!("{} + {} more...", list[..3].join(","), list.len() - 3)
+        } else {
+            list.join(",")
+        };
+        w.write(&format!("Endpoints:\t{shown}\n"));
+    }
+    w.write(&format!("Session Affinity:\t{}\n", match s(svc, "/spec/sessionAffinity") {
+        "" => "None",
+        a => a,
+    }));
+    if !s(svc, "/spec/externalTrafficPolicy").is_empty() {
+        w.write(&format!("External Traffic Policy:\t{}\n", s(svc, "/spec/externalTrafficPolicy")));
+    }
+    if !s(svc, "/spec/internalTrafficPolicy").is_empty() {
+        w.write(&format!("Internal Traffic Policy:\t{}\n", s(svc, "/spec/internalTrafficPolicy")));
+    }
+    describe_events(&mut w, events, now)
+}
+
+/// `kubectl describe persistentvolumeclaim` (`pods`: the namespace's pods, for "Used By").
+pub fn describe_pvc(pvc: &Value, pods: &[Value], events: &[Value], now: i64) -> String {
+    let mut w = TabWriter::describe();
+    let name = s(pvc, "/metadata/name");
+    w.write(&format!("Name:\t{name}\n"));
+    w.write(&format!("Namespace:\t{}\n", s(pvc, "/metadata/namespace")));
+    let mut class = s(pvc, "/metadata/annotations/volume.beta.kubernetes.io~1storage-class").to_string();
+    if class.is_empty() {
+        class = s(pvc, "/spec/storageClassName").to_string();
+    }
+    w.write(&format!("StorageClass:\t{class}\n"));
+    match pvc.pointer("/metadata/deletionTimestamp").and_then(Value::as_str) {
+        Some(ts) => w.write(&format!("Status:\tTerminating (lasts {})\n", age(Some(ts), now))),
+        None => w.write(&format!("Status:\t{}\n", s(pvc, "/status/phase"))),
+    }
+    let volume = s(pvc, "/spec/volumeName");
+    w.write(&format!("Volume:\t{volume}\n"));
+    labels_multiline(&mut w, "", "Labels", &map_of(pvc, "/metadata/labels"));
+    annotations_multiline(&mut w, "", "Annotations", &map_of(pvc, "/metadata/annotations"));
+    let fin: Vec<&str> = arr(pvc, "/metadata/finalizers").iter().filter_map(Value::as_str).collect();
+    w.write(&format!("Finalizers:\t[{}]\n", fin.join(" ")));
+    let (capacity, modes) = if volume.is_empty() {
+        (String::new(), String::new())
+    } else {
+        let modes: Vec<&str> = arr(pvc, "/status/accessModes")
+            .iter()
+            .filter_map(|m| match m.as_str()? {
+                "ReadWriteOnce" => Some("RWO"),
+                "ReadOnlyMany" => Some("ROX"),
+                "ReadWriteMany" => Some("RWX"),
+                "ReadWriteOncePod" => Some("RWOP"),
+                _ => None,
+            })
+            .collect();
+        (s(pvc, "/status/capacity/storage").to_string(), modes.join(","))
+    };
+    w.write(&format!("Capacity:\t{capacity}\nAccess Modes:\t{modes}\n"));
+    if !s(pvc, "/spec/volumeMode").is_empty() {
+        w.write(&format!("VolumeMode:\t{}\n", s(pvc, "/spec/volumeMode")));
+    }
+    let mut users: Vec<&str> = pods
+        .iter()
+        .filter(|p| arr(p, "/spec/volumes").iter().any(|v| s(v, "/persistentVolumeClaim/claimName") == name))
+        .map(|p| s(p, "/metadata/name"))
+        .collect();
+    users.sort();
+    w.write("Used By:\t");
+    if users.is_empty() {
+        w.write("<none>\n");
+    }
+    for (n, u) in users.iter().enumerate() {
+        if n > 0 {
+            w.write("\t");
+        }
+        w.write(&format!("{u}\n"));
+    }
+    describe_events(&mut w, events, now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -651,6 +803,33 @@ Events:
   Normal  SuccessfulCreate  36s   statefulset-controller  create Claim www-web-0 Pod web-0 in StatefulSet web success
 ";
         assert_eq!(got, want, "\n{got}");
+    }
+
+    #[test]
+    fn service_and_pvc_layouts() {
+        let svc = json!({"metadata": {"name": "nginx", "namespace": "default", "labels": {"app": "nginx"}},
+            "spec": {"clusterIP": "None", "clusterIPs": ["None"], "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+              "selector": {"app": "nginx"}, "ports": [{"name": "web", "port": 80, "targetPort": 80, "protocol": "TCP"}]}});
+        let slices = vec![json!({"metadata": {"name": "nginx-ipv4", "labels": {"kubernetes.io/service-name": "nginx"}},
+            "ports": [{"name": "web", "port": 80}],
+            "endpoints": [{"addresses": ["10.244.0.1"], "conditions": {"ready": true}}, {"addresses": ["10.244.0.2"], "conditions": {"ready": false}}]})];
+        assert_eq!(
+            describe_service(&svc, &slices, &[], NOW),
+            "Name:              nginx\nNamespace:         default\nLabels:            app=nginx\nAnnotations:       <none>\n\
+             Selector:          app=nginx\nType:              ClusterIP\nIP Family Policy:  SingleStack\nIP Families:       IPv4\n\
+             IP:                None\nIPs:               None\nPort:              web  80/TCP\nTargetPort:        80/TCP\n\
+             Endpoints:         10.244.0.1:80\nSession Affinity:  None\nEvents:            <none>\n"
+        );
+        let pvc = json!({"metadata": {"name": "www-web-0", "namespace": "default", "labels": {"app": "nginx"}, "finalizers": ["kubernetes.io/pvc-protection"]},
+            "spec": {"volumeName": "pvc-1", "storageClassName": "standard", "volumeMode": "Filesystem"},
+            "status": {"phase": "Bound", "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"]}});
+        let pods = vec![json!({"metadata": {"name": "web-0"}, "spec": {"volumes": [{"name": "www", "persistentVolumeClaim": {"claimName": "www-web-0"}}]}})];
+        assert_eq!(
+            describe_pvc(&pvc, &pods, &[], NOW),
+            "Name:          www-web-0\nNamespace:     default\nStorageClass:  standard\nStatus:        Bound\nVolume:        pvc-1\n\
+             Labels:        app=nginx\nAnnotations:   <none>\nFinalizers:    [kubernetes.io/pvc-protection]\nCapacity:      1Gi\n\
+             Access Modes:  RWO\nVolumeMode:    Filesystem\nUsed By:       web-0\nEvents:        <none>\n"
+        );
     }
 
     #[test]

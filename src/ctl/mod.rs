@@ -156,7 +156,7 @@ Basic commands:
   apply -f FILE|DIR                 Create or update objects from manifests
   get TYPE[,TYPE]|all [NAME...]     List objects (-o wide|yaml|json|name|jsonpath=|go-template=, -l SELECTOR, -w,
                                     --show-labels, -L KEY)
-  describe statefulset|pod NAME     Show details and events
+  describe sts|pod|svc|pvc NAME     Show details and events
   delete TYPE NAME... | -f FILE     Delete objects (--cascade=background|orphan|foreground,
                                     --force --grace-period=0, --wait=false)
   scale statefulset NAME --replicas N
