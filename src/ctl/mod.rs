@@ -6,8 +6,12 @@
 //! - `client`: a blocking HTTP/1.1 client over `std::net` (no new crates).
 //! - `print`: tables through a port of Go's `text/tabwriter` with kubectl's
 //!   settings, `AGE` as apimachinery's `HumanDuration`, `-o yaml|json|name`.
-//! - `describe`: `kubectl describe statefulset|pod` layouts with the `Events:` table.
-//! - `rollout`: `rollout status` with kubectl's StatefulSet status messages.
+//! - `describe`: `kubectl describe statefulset|pod|service|pvc` layouts with the `Events:` table.
+//! - `rollout`: `rollout status` with kubectl's StatefulSet status messages; `wait`: `wait --for`.
+//! - `jsonpath`, `gotemplate`: the subsets of `-o jsonpath=` and `--template` one-liners use.
+//! - `selector`: label selectors, checked before sending and re-applied to what comes back.
+//!
+//! See `docs/ctl.md` for the verbs, the requests each sends, and what is not supported.
 //!
 //! Objects are handled as `serde_json::Value`, so whatever the server adds is
 //! printed by `-o yaml|json` and tolerated elsewhere.
