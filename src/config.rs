@@ -30,6 +30,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Write the served zone(s) as RFC 1035 zone files (for diffing, debugging, or another server).
     Export(ExportArgs),
+    /// kubectl-like client of a running `ordinal serve` (embedded cluster): get, apply, scale, ...
+    Ctl(crate::ctl::CtlArgs),
 }
 
 /// Flags that shape the zone's answers.

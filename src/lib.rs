@@ -15,12 +15,14 @@
 //! - [`dns`]: the answer path (pure bytes → bytes), forwarding, UDP/TCP transports.
 //! - [`admin`]: `/health`, `/ready`, `/metrics`; [`metrics`]: per-worker counters.
 //! - [`config`] (flags), [`run`] (wiring and shutdown), [`export`] (zone files).
+//! - [`ctl`]: `ordinal ctl`, the kubectl-like client of the embedded cluster's control API.
 #![forbid(unsafe_code)]
 
 pub mod admin;
 pub mod cache;
 pub mod cluster;
 pub mod config;
+pub mod ctl;
 pub mod dns;
 pub mod export;
 pub mod manifest;
