@@ -22,6 +22,7 @@ pub mod cache;
 pub mod cluster;
 pub mod config;
 pub mod dns;
+pub mod embedded;
 pub mod export;
 pub mod manifest;
 pub mod metrics;
