@@ -19,6 +19,7 @@
 pub mod api;
 pub mod apply;
 pub mod controller;
+pub mod files;
 pub mod kubelet;
 pub mod labels;
 pub mod store;
