@@ -338,3 +338,60 @@ fn manifests_flag_applies_watches_and_prunes() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(server.get("/api/v1/namespaces/default/services/one").is_some());
 }
+
+#[test]
+fn failed_pods_are_replaced_and_node_loss_needs_a_force_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(server.apply(&seed_path("web.yaml")).0, 200);
+    wait_for("web-1 ready", || server.pod("web-1").is_some_and(|p| running_and_ready(&p)));
+
+    // fail-pod: the controller deletes the Failed pod and re-creates the same identity.
+    let old_uid = server.pod("web-1").unwrap()["metadata"]["uid"].clone();
+    assert_eq!(server.inject(json!({"action": "fail-pod", "namespace": "default", "name": "web-1"})), 200);
+    wait_for("web-1 replaced", || server.pod("web-1").is_some_and(|p| p["metadata"]["uid"] != old_uid && running_and_ready(&p)));
+
+    // lose-node: web-0 goes Ready=Unknown and out of DNS.
+    let web0 = server.pod("web-0").unwrap();
+    let node = web0["spec"]["nodeName"].as_str().unwrap().to_string();
+    assert_eq!(server.inject(json!({"action": "lose-node", "node": node})), 200);
+    let web0 = server.pod("web-0").unwrap();
+    let ready = web0["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap()["status"].clone();
+    assert_eq!(ready, "Unknown");
+    assert_eq!(dig_a(&server, "web-0.nginx.default.svc.cluster.local").0, "NXDOMAIN");
+
+    // A graceful delete leaves it Terminating (its kubelet is gone); never a second web-0.
+    assert_eq!(server.http("DELETE", "/api/v1/namespaces/default/pods/web-0", None, &[]).0, 200);
+    std::thread::sleep(Duration::from_millis(1500)); // longer than --kubelet-max-grace
+    let web0 = server.pod("web-0").expect("still there");
+    assert!(web0["metadata"]["deletionTimestamp"].is_string());
+    assert_eq!(web0["metadata"]["uid"], server.pod("web-0").unwrap()["metadata"]["uid"]);
+    assert_eq!(server.pods().iter().filter(|p| name(p) == "web-0").count(), 1);
+
+    // Force delete: gone at once; the controller re-creates web-0 on a live node.
+    let uid = web0["metadata"]["uid"].clone();
+    assert_eq!(server.http("DELETE", "/api/v1/namespaces/default/pods/web-0?gracePeriodSeconds=0&force=true", None, &[]).0, 200);
+    wait_for("new web-0 ready", || server.pod("web-0").is_some_and(|p| p["metadata"]["uid"] != uid && running_and_ready(&p)));
+    assert_ne!(server.pod("web-0").unwrap()["spec"]["nodeName"], node.as_str());
+    assert_eq!(server.inject(json!({"action": "restore-node", "node": node})), 200);
+    assert_eq!(server.inject(json!({"action": "explode"})), 400);
+}
+
+#[test]
+fn startup_manifests_do_not_undo_later_changes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = seed_path("web.yaml");
+    let mut server = Server::start(dir.path(), &["-f", web.to_str().unwrap()]);
+    let (code, _) = server.http(
+        "PATCH",
+        "/apis/apps/v1/namespaces/default/statefulsets/web",
+        Some(r#"[{"op":"replace","path":"/spec/replicas","value":1}]"#),
+        &["Content-Type: application/json-patch+json"],
+    );
+    assert_eq!(code, 200);
+    server.kill9();
+    let server = Server::start(dir.path(), &["-f", web.to_str().unwrap()]);
+    let set = server.get("/apis/apps/v1/namespaces/default/statefulsets/web").unwrap();
+    assert_eq!(set["spec"]["replicas"], 1);
+    wait_for("one pod", || server.pods().len() == 1);
+}

@@ -22,6 +22,21 @@ use crate::manifest::{self, ManifestError, Object};
 /// Annotation naming the manifest file an object was applied from.
 pub const SOURCE_ANNOTATION: &str = "ordinal.dev/source";
 
+/// Annotation with a hash of the file text an object was applied from: at startup, a file
+/// whose objects all carry its current hash is not re-applied, so changes made since (`ctl
+/// scale`) survive a restart as they would with a long-running API server.
+pub const SOURCE_HASH_ANNOTATION: &str = "ordinal.dev/source-hash";
+
+/// FNV-1a 64 of a file's text, as hex.
+pub fn text_hash(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
 /// What apply did to one object.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ApplyResult {
@@ -94,6 +109,11 @@ pub fn invalid(errors: &[ManifestError]) -> ApiError {
 impl Cluster {
     /// Applies manifest text. `source` names the file (or `-`); it is recorded on each object.
     pub fn apply_text(&mut self, source: &str, text: &str) -> Result<Vec<ApplyResult>, ApiError> {
+        self.apply_text_annotated(source, text, None)
+    }
+
+    /// [`Cluster::apply_text`], also recording `source_hash` ([`SOURCE_HASH_ANNOTATION`]).
+    pub fn apply_text_annotated(&mut self, source: &str, text: &str, source_hash: Option<&str>) -> Result<Vec<ApplyResult>, ApiError> {
         let file = Path::new(if source.is_empty() { "-" } else { source });
         let docs = manifest::load_str(file, text).map_err(|errs| invalid(&errs))?;
         let new_namespaces: BTreeSet<String> = docs.iter().filter(|d| matches!(d.object, Object::Namespace(_))).map(|d| d.object.name().to_string()).collect();
@@ -158,6 +178,9 @@ impl Cluster {
                     *ann = json!({});
                 }
                 ann[SOURCE_ANNOTATION] = json!(source);
+                if let Some(h) = source_hash {
+                    ann[SOURCE_HASH_ANNOTATION] = json!(h);
+                }
             }
             let old = self.store.get_key(&key).cloned();
             let action = match old {

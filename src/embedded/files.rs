@@ -13,8 +13,20 @@ use crate::manifest::{self, ManifestError};
 
 impl Cluster {
     /// Applies one file's text and prunes what the file no longer holds.
-    pub fn apply_file(&mut self, source: &str, text: &str) -> Result<Vec<super::apply::ApplyResult>, super::ApiError> {
-        let results = self.apply_text(source, text)?;
+    /// With `skip_unchanged` (startup), a file whose objects were all applied from this very
+    /// text is left alone (returns no results).
+    pub fn apply_file(&mut self, source: &str, text: &str, skip_unchanged: bool) -> Result<Vec<super::apply::ApplyResult>, super::ApiError> {
+        let hash = super::apply::text_hash(text);
+        if skip_unchanged {
+            let src = format!("/metadata/annotations/{}", super::apply::SOURCE_ANNOTATION.replace('/', "~1"));
+            let hp = format!("/metadata/annotations/{}", super::apply::SOURCE_HASH_ANNOTATION.replace('/', "~1"));
+            let mut from_file = self.store.all().filter(|(_, v)| v.pointer(&src).and_then(serde_json::Value::as_str) == Some(source)).peekable();
+            if from_file.peek().is_some() && from_file.all(|(_, v)| v.pointer(&hp).and_then(serde_json::Value::as_str) == Some(hash.as_str())) {
+                tracing::info!(file = source, "unchanged since it was last applied; not re-applied");
+                return Ok(Vec::new());
+            }
+        }
+        let results = self.apply_text_annotated(source, text, Some(&hash))?;
         let keep: BTreeSet<Key> = results
             .iter()
             .filter_map(|r| Some(Key::new(Kind::from_name(&r.kind)?, r.namespace.as_deref().unwrap_or(""), &r.name)))
@@ -26,7 +38,7 @@ impl Cluster {
     }
 }
 
-async fn apply_path(handle: &Handle, file: &Path) -> Result<(), Stopped> {
+async fn apply_path(handle: &Handle, file: &Path, startup: bool) -> Result<(), Stopped> {
     let source = file.display().to_string();
     if !file.exists() {
         let src = source.clone();
@@ -42,7 +54,7 @@ async fn apply_path(handle: &Handle, file: &Path) -> Result<(), Stopped> {
         }
     };
     let src = source.clone();
-    match handle.call(move |c| c.apply_file(&src, &text)).await? {
+    match handle.call(move |c| c.apply_file(&src, &text, startup)).await? {
         Ok(results) => {
             for r in &results {
                 tracing::info!(file = %source, "{}/{} {}", r.kind.to_ascii_lowercase(), r.name, r.action);
@@ -62,7 +74,7 @@ async fn apply_path(handle: &Handle, file: &Path) -> Result<(), Stopped> {
 pub async fn run(handle: Handle, roots: Vec<PathBuf>, shutdown: impl std::future::Future<Output = ()>) -> Result<(), ManifestError> {
     let files = if roots.is_empty() { Vec::new() } else { manifest::discover(&roots)? };
     for file in &files {
-        if apply_path(&handle, file).await.is_err() {
+        if apply_path(&handle, file, true).await.is_err() {
             return Ok(());
         }
     }
@@ -81,7 +93,7 @@ pub async fn run(handle: Handle, roots: Vec<PathBuf>, shutdown: impl std::future
             _ = &mut shutdown => return Ok(()),
             changed = changes.recv() => {
                 let Some(file) = changed else { shutdown.await; return Ok(()) };
-                if apply_path(&handle, &file).await.is_err() {
+                if apply_path(&handle, &file, false).await.is_err() {
                     return Ok(());
                 }
             }

@@ -6,7 +6,7 @@
 //!   kubelet's node state. Exactly one task owns the `Cluster` ([`run`]); everything else —
 //!   HTTP handlers, kubelet timers, the manifest watcher — sends it closures through a
 //!   [`Handle`] and gets answers back. No lock, no shared mutable state.
-//! - One **step** = one closure + [`Cluster::settle`]: the write, then the controllers to a fixed
+//! - One **step** = the closures queued at that moment (at most [`MAX_BATCH`]) + [`Cluster::settle`]: the write, then the controllers to a fixed
 //!   point (StatefulSets, EndpointSlices, garbage collection), then one durable commit (WAL,
 //!   fsync), then the changes go to the DNS cache (`flush`) and to watchers. Only then is the
 //!   request answered. So a readiness change, the EndpointSlice update it causes and the DNS
@@ -129,6 +129,12 @@ pub struct WatchEvent {
 /// A step sent to the cluster task.
 pub type Cmd = Box<dyn FnOnce(&mut Cluster) + Send>;
 
+/// An answer held back until the step that made it is committed (`true`) or failed.
+type Reply = Box<dyn FnOnce(bool) + Send>;
+
+/// Commands run together before one settle + commit (group commit).
+const MAX_BATCH: usize = 256;
+
 /// The cluster task stopped (shutdown or a fatal store error).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the embedded cluster has stopped")]
@@ -148,9 +154,11 @@ impl Handle {
         self.tx
             .send(Box::new(move |c: &mut Cluster| {
                 let r = f(c);
-                if c.settle().is_ok() {
-                    let _ = tx.send(r);
-                }
+                c.replies.push(Box::new(move |ok| {
+                    if ok {
+                        let _ = tx.send(r);
+                    }
+                }));
             }))
             .map_err(|_| Stopped)?;
         rx.await.map_err(|_| Stopped)
@@ -215,6 +223,8 @@ pub struct Cluster {
     pub(crate) gc_pending: bool,
     /// Pending requeue timers (namespace, delay in ms).
     pub(crate) requeued: std::collections::HashSet<(String, u64)>,
+    /// Answers of the current batch, sent after its commit.
+    replies: Vec<Reply>,
     fatal: Option<StoreError>,
 }
 
@@ -238,6 +248,7 @@ impl Cluster {
             dirty_ns: BTreeSet::new(),
             gc_pending: true,
             requeued: Default::default(),
+            replies: Vec::new(),
             fatal: None,
         };
         c.boot();
@@ -290,10 +301,7 @@ impl Cluster {
         let tx = self.tx.clone();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            let _ = tx.send(Box::new(move |c: &mut Cluster| {
-                f(c);
-                let _ = c.settle();
-            }));
+            let _ = tx.send(Box::new(move |c: &mut Cluster| f(c)));
         });
     }
 
@@ -304,9 +312,9 @@ impl Cluster {
 
     /// Runs the controllers to a fixed point, then commits: WAL + fsync, DNS cache + flush,
     /// watchers. Errors are fatal (the cluster task stops; nothing more is acknowledged).
-    pub fn settle(&mut self) -> Result<(), ()> {
+    pub fn settle(&mut self) -> Result<(), Stopped> {
         if self.fatal.is_some() {
-            return Err(());
+            return Err(Stopped);
         }
         for _ in 0..8 {
             let before = self.store.resource_version();
@@ -320,7 +328,7 @@ impl Cluster {
             Err(e) => {
                 tracing::error!("{e}");
                 self.fatal = Some(e);
-                return Err(());
+                return Err(Stopped);
             }
         };
         self.publish(changes);
@@ -449,7 +457,17 @@ pub async fn run(mut cluster: Cluster, mut rx: mpsc::UnboundedReceiver<Cmd>, shu
             _ = &mut shutdown => return Ok(()),
             cmd = rx.recv() => {
                 let Some(cmd) = cmd else { return Ok(()) };
+                // Everything already queued runs in this step: one settle, one fsync.
                 cmd(&mut cluster);
+                let mut n = 1;
+                while n < MAX_BATCH && let Ok(cmd) = rx.try_recv() {
+                    cmd(&mut cluster);
+                    n += 1;
+                }
+                let ok = cluster.settle().is_ok();
+                for reply in std::mem::take(&mut cluster.replies) {
+                    reply(ok);
+                }
                 if let Some(e) = cluster.fatal.take() {
                     return Err(e);
                 }
