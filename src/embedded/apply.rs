@@ -61,7 +61,7 @@ pub fn to_manifest_object(kind: Kind, v: &Value) -> Option<Object> {
         Kind::PersistentVolumeClaim => Object::PersistentVolumeClaim(serde_json::from_value(v).ok()?),
         Kind::StatefulSet => Object::StatefulSet(serde_json::from_value(v).ok()?),
         Kind::ControllerRevision => Object::ControllerRevision(serde_json::from_value(v).ok()?),
-        Kind::Event => return None,
+        Kind::Event | Kind::ConfigMap => return None,
     })
 }
 
@@ -118,6 +118,7 @@ impl Cluster {
         let docs = manifest::load_str(file, text).map_err(|errs| invalid(&errs))?;
         let new_namespaces: BTreeSet<String> = docs.iter().filter(|d| matches!(d.object, Object::Namespace(_))).map(|d| d.object.name().to_string()).collect();
         let mut errors = Vec::new();
+        let raw = if docs.iter().any(|d| matches!(d.object, Object::Other { .. })) { raw_documents(text) } else { Vec::new() };
         let mut prepared: Vec<(Key, Value)> = Vec::new();
         for doc in &docs {
             let located = |field: Option<&str>, message: String| ManifestError {
@@ -127,14 +128,18 @@ impl Cluster {
                 message,
                 object: Some(format!("{} {:?}", doc.object.qualified_kind(), doc.object.name())),
             };
-            let Some(kind) = Kind::from_name(doc.object.kind()).filter(|k| *k != Kind::Event) else {
+            let Some(kind) = Kind::from_name(doc.object.kind()).filter(|k| *k != Kind::Event && k.api_version() == doc.object.api_version()) else {
                 errors.push(located(
                     None,
-                    format!("no matches for kind {:?} in version {:?} (the embedded cluster runs Namespaces, Services, EndpointSlices, Pods, PersistentVolumeClaims, StatefulSets and ControllerRevisions)", doc.object.kind(), doc.object.api_version()),
+                    format!("no matches for kind {:?} in version {:?} (the embedded cluster stores Namespaces, Services, EndpointSlices, Pods, PersistentVolumeClaims, StatefulSets, ControllerRevisions and ConfigMaps)", doc.object.kind(), doc.object.api_version()),
                 ));
                 continue;
             };
-            let Some(mut v) = object_value(&doc.object) else { continue };
+            let value = match &doc.object {
+                Object::Other { .. } => raw_object(&raw, doc.object.kind(), doc.object.name()),
+                typed => object_value(typed),
+            };
+            let Some(mut v) = value else { continue };
             let ns = doc.object.namespace().unwrap_or("default").to_string();
             if kind.namespaced() {
                 meta_mut(&mut v).insert("namespace".into(), json!(ns));
@@ -222,6 +227,27 @@ impl Cluster {
         }
         gone
     }
+}
+
+/// Every object of the text as plain JSON (for kinds the loader knows only by identity).
+fn raw_documents(text: &str) -> Vec<Value> {
+    let docs: Vec<Value> = if text.trim_start_matches('\u{feff}').trim_start().starts_with('{') {
+        serde_json::Deserializer::from_str(text).into_iter::<Value>().filter_map(Result::ok).collect()
+    } else {
+        serde_saphyr::from_multiple::<Value>(text).unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for d in docs {
+        match d.get("items").and_then(Value::as_array) {
+            Some(items) if d.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List")) => out.extend(items.iter().cloned()),
+            _ => out.push(d),
+        }
+    }
+    out
+}
+
+fn raw_object(raw: &[Value], kind: &str, name: &str) -> Option<Value> {
+    raw.iter().find(|v| v.get("kind").and_then(Value::as_str) == Some(kind) && v.pointer("/metadata/name").and_then(Value::as_str) == Some(name)).cloned()
 }
 
 /// Keeps what the server owns when a manifest replaces an object.

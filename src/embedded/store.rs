@@ -40,10 +40,12 @@ pub enum Kind {
     StatefulSet,
     ControllerRevision,
     Event,
+    /// Stored as given (the tutorials' configuration); nothing runs it.
+    ConfigMap,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Namespace,
         Kind::Service,
         Kind::EndpointSlice,
@@ -52,6 +54,7 @@ impl Kind {
         Kind::StatefulSet,
         Kind::ControllerRevision,
         Kind::Event,
+        Kind::ConfigMap,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +67,7 @@ impl Kind {
             Kind::StatefulSet => "StatefulSet",
             Kind::ControllerRevision => "ControllerRevision",
             Kind::Event => "Event",
+            Kind::ConfigMap => "ConfigMap",
         }
     }
 
@@ -94,6 +98,7 @@ impl Kind {
             Kind::StatefulSet => "statefulsets",
             Kind::ControllerRevision => "controllerrevisions",
             Kind::Event => "events",
+            Kind::ConfigMap => "configmaps",
         }
     }
 
