@@ -36,6 +36,9 @@ pub fn router(handle: Handle) -> Router {
         .route("/apis/{group}/{version}/namespaces/{ns}/{res}", get(get_any))
         .route("/apis/{group}/{version}/namespaces/{ns}/{res}/{name}", get(get_any).delete(delete_any).patch(patch_any))
         .route("/apis/{group}/{version}/{res}", get(get_any))
+        .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
+            ApiError::new(405, "MethodNotAllowed", format!("the server does not allow this method on the requested resource ({method} {})", uri.path()))
+        })
         .layer(DefaultBodyLimit::max(256 << 20))
         .with_state(handle)
 }

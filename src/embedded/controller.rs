@@ -32,6 +32,9 @@ pub enum Propagation {
     Orphan,
 }
 
+/// Finalizer of an owner waiting for its dependents (`propagationPolicy=Foreground`).
+pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
+
 /// Requeue delay after a failed sync.
 const ERROR_REQUEUE: Duration = Duration::from_millis(500);
 
@@ -367,6 +370,26 @@ impl Cluster {
             }
             _ => {}
         }
+        if propagation == Propagation::Foreground && key.kind != Kind::Namespace {
+            // Foreground: the owner stays (deletionTimestamp + finalizer) until GC has deleted
+            // its dependents, then goes.
+            if v.pointer("/metadata/deletionTimestamp").is_some() {
+                return Ok(v);
+            }
+            let mut d = v.clone();
+            let meta = meta_mut(&mut d);
+            meta.insert("deletionTimestamp".into(), json!(now_rfc3339()));
+            meta.insert("deletionGracePeriodSeconds".into(), json!(0));
+            let fins = meta.entry("finalizers").or_insert_with(|| json!([]));
+            if let Some(a) = fins.as_array_mut() {
+                a.push(json!(FOREGROUND_FINALIZER));
+            }
+            meta.remove("resourceVersion");
+            let stored = self.store.update(d).map_err(|e| ApiError::from_write(e, key.kind, &key.name))?;
+            self.touch(key);
+            self.gc_pending = true;
+            return Ok(stored);
+        }
         if propagation == Propagation::Orphan {
             let uid = uid_of(&v).to_string();
             let dependents: Vec<Value> = self
@@ -389,7 +412,7 @@ impl Cluster {
     /// Background cascade: objects whose every owner is gone are deleted (pods gracefully).
     pub(crate) fn collect_garbage(&mut self) {
         let uids: HashSet<String> = self.store.all().map(|(_, v)| uid_of(v).to_string()).collect();
-        let orphans: Vec<(Key, bool)> = self
+        let mut orphans: Vec<(Key, bool)> = self
             .store
             .all()
             .filter(|(_, v)| {
@@ -398,6 +421,41 @@ impl Cluster {
             })
             .map(|(k, v)| (k.clone(), v.pointer("/metadata/deletionTimestamp").is_some()))
             .collect();
+        // Highest ordinal first, as a StatefulSet's pods are terminated in reverse order.
+        orphans.sort_by_key(|(k, _)| std::cmp::Reverse(reverse_ordinal_key(k)));
+        // Foreground deletions: delete the dependents, then the owner once none is left.
+        let foreground: Vec<(Key, String)> = self
+            .store
+            .all()
+            .filter(|(_, v)| {
+                v.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| f.iter().any(|x| x == FOREGROUND_FINALIZER))
+            })
+            .map(|(k, v)| (k.clone(), uid_of(v).to_string()))
+            .collect();
+        for (owner, uid) in foreground {
+            let mut deps: Vec<(Key, bool)> = self
+                .store
+                .all()
+                .filter(|(_, v)| owner_uids(v).any(|u| u == uid))
+                .map(|(k, v)| (k.clone(), v.pointer("/metadata/deletionTimestamp").is_some()))
+                .collect();
+            deps.sort_by_key(|(k, _)| std::cmp::Reverse(reverse_ordinal_key(k)));
+            if deps.is_empty() {
+                self.remove_now(&owner);
+                continue;
+            }
+            for (key, terminating) in deps {
+                match key.kind {
+                    Kind::Pod if terminating => {}
+                    Kind::Pod => {
+                        let _ = self.delete_pod(&key.ns, &key.name, None);
+                    }
+                    _ => {
+                        self.remove_now(&key);
+                    }
+                }
+            }
+        }
         for (key, terminating) in orphans {
             match key.kind {
                 Kind::Pod if terminating => {}
@@ -468,6 +526,12 @@ impl Cluster {
             }
         }
     }
+}
+
+/// Sort key putting `web-10` after `web-9` (namespace, kind, parent name, ordinal).
+fn reverse_ordinal_key(k: &Key) -> (String, Kind, String, i64) {
+    let (parent, ord) = statefulset::identity::parse_name(&k.name);
+    (k.ns.clone(), k.kind, parent, ord)
 }
 
 /// UIDs of an object's owners.
