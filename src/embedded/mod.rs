@@ -475,3 +475,71 @@ pub async fn run(mut cluster: Cluster, mut rx: mpsc::UnboundedReceiver<Cmd>, shu
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::ZoneConfig;
+
+    const WEB: &str = "
+apiVersion: v1
+kind: Service
+metadata: {name: nginx}
+spec: {clusterIP: None, selector: {app: nginx}, ports: [{port: 80, name: web}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web}
+spec:
+  serviceName: nginx
+  replicas: 3
+  selector: {matchLabels: {app: nginx}}
+  template:
+    metadata: {labels: {app: nginx}}
+    spec: {containers: [{name: nginx, image: nginx}]}
+";
+
+    fn ready(v: &Value) -> bool {
+        v.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ordered_ready_creation_on_a_paused_clock() {
+        let (cache, _zone) = Cache::new(ZoneConfig::default());
+        let (cluster, handle, rx) = Cluster::open(Config::default(), cache).unwrap();
+        tokio::spawn(run(cluster, rx, std::future::pending()));
+        let res = handle.call(|c| c.apply_text("-", WEB)).await.unwrap().unwrap();
+        assert_eq!(res.iter().map(|r| r.action).collect::<Vec<_>>(), ["created", "created"]);
+        let mut seen = 0;
+        for _ in 0..200 {
+            let pods: Vec<Value> = handle.call(|c| c.store().list(Kind::Pod, Some("default")).cloned().collect()).await.unwrap();
+            // Every pod but the newest is Running and Ready (OrderedReady).
+            for p in pods.iter().take(pods.len().saturating_sub(1)) {
+                assert!(ready(p), "a later pod exists before {} is ready", p["metadata"]["name"]);
+            }
+            seen = seen.max(pods.len());
+            if pods.len() == 3 && pods.iter().all(ready) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(seen, 3);
+        let set = handle.call(|c| c.store().get(Kind::StatefulSet, "default", "web").cloned()).await.unwrap().unwrap();
+        assert_eq!(set["status"]["readyReplicas"], 3);
+        let svc = handle.call(|c| c.store().get(Kind::Service, "default", "nginx").cloned()).await.unwrap().unwrap();
+        assert_eq!(svc["spec"]["clusterIP"], "None");
+        let slice = handle.call(|c| c.store().get(Kind::EndpointSlice, "default", "nginx-ipv4").cloned()).await.unwrap().unwrap();
+        assert_eq!(slice["endpoints"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn ipam_hands_out_fresh_addresses_and_skips_used_ones() {
+        let mut ipam = Ipam::new((Ipv4Addr::new(10, 96, 0, 0), 30));
+        assert!(ipam.reserve(Ipv4Addr::new(10, 96, 0, 1)));
+        assert_eq!(ipam.allocate(), Some(Ipv4Addr::new(10, 96, 0, 2)));
+        assert_eq!(ipam.allocate(), None);
+        ipam.release(Ipv4Addr::new(10, 96, 0, 1));
+        assert_eq!(ipam.allocate(), Some(Ipv4Addr::new(10, 96, 0, 1)));
+        assert!(ipam.contains(Ipv4Addr::new(10, 96, 0, 3)) && !ipam.contains(Ipv4Addr::new(10, 96, 0, 4)));
+    }
+}
