@@ -215,7 +215,7 @@ fn web_is_created_in_order_and_dns_follows_readiness() {
     let (status, ips) = dig_a(&server, "web-0.nginx.default.svc.cluster.local");
     assert_eq!((status.as_str(), ips.len()), ("NXDOMAIN", 0), "the flip is in DNS when the inject is answered");
     assert_eq!(server.inject(json!({"action": "set-ready", "namespace": "default", "name": "web-0", "ready": true})), 200);
-    assert_eq!(dig_a(&server, "web-0.nginx.default.svc.cluster.local").1, [ip.clone()]);
+    assert_eq!(dig_a(&server, "web-0.nginx.default.svc.cluster.local").1, [ip]);
 
     // The StatefulSet's status and the PVCs.
     let set = server.get("/apis/apps/v1/namespaces/default/statefulsets/web").unwrap();
