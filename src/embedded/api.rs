@@ -108,16 +108,20 @@ async fn get_any(State(h): State<Handle>, Path(p): Path<HashMap<String, String>>
         .call(move |c: &mut Cluster| {
             let items: Vec<Value> = c.store().list(kind, ns2.as_deref()).filter(|v| sel.matches(labels(v))).cloned().collect();
             let rx = watch.then(|| c.events.subscribe());
-            (items, c.store().resource_version(), rx)
+            let replay = (watch && since > 0).then(|| c.changes_since(since));
+            (items, c.store().resource_version(), rx, replay)
         })
         .await;
-    let Ok((items, rv, rx)) = listed else { return stopped().into_response() };
+    let Ok((items, rv, rx, replay)) = listed else { return stopped().into_response() };
+    if let Some(None) = replay {
+        return ApiError::new(410, "Expired", format!("too old resource version: {since} (re-list and watch from the list's resourceVersion)")).into_response();
+    }
     let Some(rx) = rx else {
         return axum::Json(json!({"kind": list_kind(kind), "apiVersion": kind.api_version(), "metadata": {"resourceVersion": rv.to_string()}, "items": items}))
             .into_response();
     };
     let (tx, body_rx) = mpsc::channel::<Bytes>(256);
-    tokio::spawn(watch_task(items, since, rx, tx, kind, ns, selector));
+    tokio::spawn(watch_task(items, replay.flatten(), since, rx, tx, kind, ns, selector));
     Response::builder()
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::TRANSFER_ENCODING, "chunked")
@@ -135,8 +139,10 @@ fn line(type_: &str, object: &Value) -> Bytes {
     Bytes::from(s)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn watch_task(
     initial: Vec<Value>,
+    replay: Option<Vec<Arc<WatchEvent>>>,
     since: u64,
     mut rx: broadcast::Receiver<Arc<WatchEvent>>,
     tx: mpsc::Sender<Bytes>,
@@ -144,6 +150,7 @@ async fn watch_task(
     ns: Option<String>,
     selector: Selector,
 ) {
+    let mut since = since;
     if since == 0 {
         for v in &initial {
             if tx.send(line("ADDED", v)).await.is_err() {
@@ -151,17 +158,27 @@ async fn watch_task(
             }
         }
     }
+    let mut replay = replay.unwrap_or_default().into_iter();
     loop {
-        let ev = tokio::select! {
-            _ = tx.closed() => return,
-            ev = rx.recv() => ev,
+        let ev = match replay.next() {
+            Some(ev) => ev,
+            None => {
+                let ev = tokio::select! {
+                    _ = tx.closed() => return,
+                    ev = rx.recv() => ev,
+                };
+                match ev {
+                    Ok(ev) => ev,
+                    // A watcher that falls this far behind must re-list, as with the API server.
+                    Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
         };
-        let ev = match ev {
-            Ok(ev) => ev,
-            // A watcher that falls this far behind must re-list, as with the API server.
-            Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
-        };
-        if ev.key.kind != kind || ns.as_deref().is_some_and(|n| kind.namespaced() && ev.key.ns != n) || ev.rv <= since {
+        if ev.rv <= since {
+            continue;
+        }
+        since = ev.rv;
+        if ev.key.kind != kind || ns.as_deref().is_some_and(|n| kind.namespaced() && ev.key.ns != n) {
             continue;
         }
         if !selector.matches(labels(&ev.object)) {

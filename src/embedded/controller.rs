@@ -350,6 +350,8 @@ impl Cluster {
         meta.remove("resourceVersion");
         let stored = self.store.update(v).map_err(|e| ApiError::from_write(e, Kind::Pod, name))?;
         self.touch(&key);
+        let container = stored.pointer("/spec/containers/0/name").and_then(Value::as_str).unwrap_or("").to_string();
+        self.record_event(&stored, "Normal", "Killing", &format!("Stopping container {container}"), "kubelet");
         self.kubelet_terminate(&key, uid_of(&stored).to_string(), grace);
         Ok(stored)
     }

@@ -132,6 +132,9 @@ pub type Cmd = Box<dyn FnOnce(&mut Cluster) + Send>;
 /// An answer held back until the step that made it is committed (`true`) or failed.
 type Reply = Box<dyn FnOnce(bool) + Send>;
 
+/// Committed changes kept for watches resuming from a resourceVersion.
+pub const WATCH_HISTORY: usize = 16384;
+
 /// Commands run together before one settle + commit (group commit).
 const MAX_BATCH: usize = 256;
 
@@ -223,6 +226,8 @@ pub struct Cluster {
     pub(crate) gc_pending: bool,
     /// Pending requeue timers (namespace, delay in ms).
     pub(crate) requeued: std::collections::HashSet<(String, u64)>,
+    /// Recent committed changes, for watches that resume from a resourceVersion.
+    pub(crate) history: std::collections::VecDeque<Arc<WatchEvent>>,
     /// Answers of the current batch, sent after its commit.
     replies: Vec<Reply>,
     fatal: Option<StoreError>,
@@ -249,6 +254,7 @@ impl Cluster {
             gc_pending: true,
             requeued: Default::default(),
             replies: Vec::new(),
+            history: std::collections::VecDeque::new(),
             fatal: None,
         };
         c.boot();
@@ -303,6 +309,18 @@ impl Cluster {
             tokio::time::sleep(delay).await;
             let _ = tx.send(Box::new(move |c: &mut Cluster| f(c)));
         });
+    }
+
+    /// Changes after `rv`, or `None` if they are no longer all kept (the client must re-list).
+    pub fn changes_since(&self, rv: u64) -> Option<Vec<Arc<WatchEvent>>> {
+        if rv >= self.store.resource_version() {
+            return Some(Vec::new());
+        }
+        let oldest = self.history.front()?.rv;
+        if rv + 1 < oldest {
+            return None;
+        }
+        Some(self.history.iter().filter(|e| e.rv > rv).cloned().collect())
     }
 
     /// Read access to the store.
@@ -364,7 +382,12 @@ impl Cluster {
                 }
             }
             let rv = ch.object.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|s| s.parse().ok()).unwrap_or(0);
-            let _ = self.events.send(Arc::new(WatchEvent { type_: ch.type_, key: ch.key, object: ch.object, rv }));
+            let ev = Arc::new(WatchEvent { type_: ch.type_, key: ch.key, object: ch.object, rv });
+            if self.history.len() >= WATCH_HISTORY {
+                self.history.pop_front();
+            }
+            self.history.push_back(Arc::clone(&ev));
+            let _ = self.events.send(ev);
         }
         if dns {
             self.cache.flush();
@@ -403,6 +426,9 @@ impl Cluster {
         let stored = self.store.create(obj).map_err(|e| ApiError::from_write(e, key.kind, &key.name))?;
         self.touch(&key);
         if key.kind == Kind::Pod {
+            let node = stored.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or("").to_string();
+            let msg = format!("Successfully assigned {}/{} to {node}", key.ns, key.name);
+            self.record_event(&stored, "Normal", "Scheduled", &msg, "default-scheduler");
             self.kubelet_track(&key);
         }
         Ok(stored)
