@@ -395,3 +395,48 @@ fn startup_manifests_do_not_undo_later_changes_after_a_restart() {
     assert_eq!(set["spec"]["replicas"], 1);
     wait_for("one pod", || server.pods().len() == 1);
 }
+
+#[test]
+fn sigkill_mid_rolling_update_then_the_rollout_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &[]);
+    assert_eq!(server.apply(&seed_path("web.yaml")).0, 200);
+    // apps/v1beta1 defaults to OnDelete: switch to RollingUpdate and 3 replicas.
+    let (code, body) = server.http(
+        "PATCH",
+        "/apis/apps/v1/namespaces/default/statefulsets/web",
+        Some(r#"{"spec":{"replicas":3,"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":0}}}}"#),
+        &["Content-Type: application/merge-patch+json"],
+    );
+    assert_eq!(code, 200, "{body}");
+    wait_for("3 ready", || {
+        let pods = server.pods();
+        pods.len() == 3 && pods.iter().all(running_and_ready)
+    });
+    let image = |p: &Value| p["spec"]["containers"][0]["image"].as_str().unwrap_or("").to_string();
+    let (code, _) = server.http(
+        "PATCH",
+        "/apis/apps/v1/namespaces/default/statefulsets/web",
+        Some(r#"[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"nginx:2"}]"#),
+        &["Content-Type: application/json-patch+json"],
+    );
+    assert_eq!(code, 200);
+    // Mid-rollout: web-2 replaced, the others not yet.
+    wait_for("web-2 updated", || server.pod("web-2").is_some_and(|p| image(&p) == "nginx:2"));
+    server.kill9();
+
+    let server = Server::start(dir.path(), &[]);
+    wait_for("rollout complete", || {
+        let pods = server.pods();
+        pods.len() == 3 && pods.iter().all(|p| running_and_ready(p) && image(p) == "nginx:2")
+    });
+    let names: Vec<String> = server.pods().iter().map(|p| name(p).to_string()).collect();
+    assert_eq!(names, ["web-0", "web-1", "web-2"]);
+    let pvcs = server.get("/api/v1/namespaces/default/persistentvolumeclaims").unwrap();
+    let pvc_names: Vec<&str> = pvcs["items"].as_array().unwrap().iter().map(name).collect();
+    assert_eq!(pvc_names, ["www-web-0", "www-web-1", "www-web-2"]);
+    wait_for("status", || {
+        let set = server.get("/apis/apps/v1/namespaces/default/statefulsets/web").unwrap();
+        set["status"]["updatedReplicas"] == 3 && set["status"]["currentRevision"] == set["status"]["updateRevision"]
+    });
+}

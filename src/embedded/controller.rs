@@ -35,6 +35,9 @@ pub enum Propagation {
 /// Finalizer of an owner waiting for its dependents (`propagationPolicy=Foreground`).
 pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
 
+/// Events kept before the oldest are dropped.
+const MAX_EVENTS: usize = 20_000;
+
 /// Requeue delay after a failed sync.
 const ERROR_REQUEUE: Duration = Duration::from_millis(500);
 
@@ -326,6 +329,25 @@ impl Cluster {
         if let Err(e) = self.store.create(ev) {
             tracing::debug!(?e, "event not recorded");
         }
+        self.events_stored += 1;
+        if self.events_stored > MAX_EVENTS {
+            self.trim_events();
+        }
+    }
+
+    /// Drops the oldest quarter of the Events (the API server expires them after an hour).
+    fn trim_events(&mut self) {
+        let mut events: Vec<(u64, Key)> = self
+            .store
+            .list(Kind::Event, None)
+            .filter_map(|v| Some((v.pointer("/metadata/resourceVersion")?.as_str()?.parse().ok()?, Key::of(v)?)))
+            .collect();
+        events.sort();
+        let drop_n = events.len() / 4;
+        for (_, k) in events.into_iter().take(drop_n) {
+            self.store.remove(&k);
+        }
+        self.events_stored = self.store.list(Kind::Event, None).count();
     }
 
     // ---------------------------------------------------------------------------------------

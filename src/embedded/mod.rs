@@ -228,6 +228,8 @@ pub struct Cluster {
     pub(crate) requeued: std::collections::HashSet<(String, u64)>,
     /// Recent committed changes, for watches that resume from a resourceVersion.
     pub(crate) history: std::collections::VecDeque<Arc<WatchEvent>>,
+    /// Events in the store (approximate; trimmed past a cap).
+    pub(crate) events_stored: usize,
     /// Answers of the current batch, sent after its commit.
     replies: Vec<Reply>,
     fatal: Option<StoreError>,
@@ -254,6 +256,7 @@ impl Cluster {
             gc_pending: true,
             requeued: Default::default(),
             replies: Vec::new(),
+            events_stored: 0,
             history: std::collections::VecDeque::new(),
             fatal: None,
         };
@@ -290,6 +293,7 @@ impl Cluster {
                 let _ = self.store.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}));
             }
         }
+        self.events_stored = self.store.list(Kind::Event, None).count();
         self.kubelet_boot();
         let namespaces: Vec<String> = self.store.list(Kind::Namespace, None).filter_map(|n| n.pointer("/metadata/name")?.as_str().map(str::to_string)).collect();
         self.dirty_ns.extend(namespaces);
