@@ -181,13 +181,15 @@ async fn watch_task(
         if ev.key.kind != kind || ns.as_deref().is_some_and(|n| kind.namespaced() && ev.key.ns != n) {
             continue;
         }
-        if !selector.matches(labels(&ev.object)) {
-            continue;
-        }
+        let now = selector.matches(labels(&ev.object));
+        let before = ev.old.as_ref().is_some_and(|o| selector.matches(labels(o)));
         let t = match ev.type_ {
-            EventType::Added => "ADDED",
-            EventType::Modified => "MODIFIED",
-            EventType::Deleted => "DELETED",
+            EventType::Added if now => "ADDED",
+            EventType::Deleted if now => "DELETED",
+            EventType::Modified if now && before => "MODIFIED",
+            EventType::Modified if now => "ADDED",
+            EventType::Modified if before => "DELETED",
+            _ => continue,
         };
         if tx.send(line(t, &ev.object)).await.is_err() {
             return;

@@ -315,7 +315,7 @@ impl Cluster {
                 let node = str_field("node")?;
                 let idx: Option<usize> = node.strip_prefix("node-").and_then(|n| n.parse().ok());
                 if idx.is_none_or(|i| i >= self.kubelet.nodes) {
-                    return Err(ApiError::not_found(Kind::Namespace, &node).with_message(format!("nodes {node:?} not found (nodes are node-0..node-{})", self.kubelet.nodes - 1)));
+                    return Err(ApiError::new(404, "NotFound", format!("nodes {node:?} not found (nodes are node-0..node-{})", self.kubelet.nodes - 1)));
                 }
                 let on_node: Vec<Key> = self
                     .store

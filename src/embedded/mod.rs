@@ -123,6 +123,9 @@ pub struct WatchEvent {
     pub type_: EventType,
     pub key: Key,
     pub object: Value,
+    /// The object before a `Modified` change (label-selector watches turn a change into or out
+    /// of the selection into ADDED/DELETED, as the API server does).
+    pub old: Option<Value>,
     pub rv: u64,
 }
 
@@ -386,7 +389,7 @@ impl Cluster {
                 }
             }
             let rv = ch.object.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|s| s.parse().ok()).unwrap_or(0);
-            let ev = Arc::new(WatchEvent { type_: ch.type_, key: ch.key, object: ch.object, rv });
+            let ev = Arc::new(WatchEvent { type_: ch.type_, key: ch.key, object: ch.object, old: ch.old, rv });
             if self.history.len() >= WATCH_HISTORY {
                 self.history.pop_front();
             }

@@ -177,6 +177,8 @@ pub struct Change {
     pub key: Key,
     /// The object after the change (before deletion for `Deleted`).
     pub object: Value,
+    /// The object before a `Modified` change.
+    pub old: Option<Value>,
 }
 
 /// A write the API server would refuse.
@@ -393,10 +395,10 @@ impl Store {
         self.rv
     }
 
-    fn queue(&mut self, type_: EventType, key: Key, object: Value) {
+    fn queue(&mut self, type_: EventType, key: Key, object: Value, old: Option<Value>) {
         let op = if type_ == EventType::Deleted { "del" } else { "put" };
         let line = json!({"rv": self.rv, "op": op, "object": &object}).to_string();
-        self.pending.push((Change { type_, key, object }, line));
+        self.pending.push((Change { type_, key, object, old }, line));
     }
 
     /// Creates an object: assigns uid, resourceVersion, generation 1, creationTimestamp.
@@ -415,7 +417,7 @@ impl Store {
             meta.remove("namespace");
         }
         self.objects.insert(key.clone(), obj.clone());
-        self.queue(EventType::Added, key, obj.clone());
+        self.queue(EventType::Added, key, obj.clone(), None);
         Ok(obj)
     }
 
@@ -457,8 +459,8 @@ impl Store {
         }
         let rv = self.next_rv();
         meta_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
-        self.objects.insert(key.clone(), obj.clone());
-        self.queue(EventType::Modified, key, obj.clone());
+        let old = self.objects.insert(key.clone(), obj.clone());
+        self.queue(EventType::Modified, key, obj.clone(), old);
         Ok(obj)
     }
 
@@ -467,7 +469,7 @@ impl Store {
         let mut obj = self.objects.remove(key)?;
         let rv = self.next_rv();
         meta_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
-        self.queue(EventType::Deleted, key.clone(), obj.clone());
+        self.queue(EventType::Deleted, key.clone(), obj.clone(), None);
         Some(obj)
     }
 
