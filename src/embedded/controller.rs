@@ -2,7 +2,7 @@
 //!
 //! - admission: what the API server does to a write (Pending phase and a node for new pods,
 //!   cluster IPs from `--service-cidr`, Bound PVCs, apps/v1 defaults for StatefulSets);
-//! - the StatefulSet driver: per set, the pure [`statefulset::plan`] over the namespace's pods,
+//! - the StatefulSet driver: per set, the pure [`statefulset::plan()`] over the namespace's pods,
 //!   PVCs and revisions, executed through the store with upstream's failure semantics
 //!   ([`statefulset::Plan::execute`]), requeued on `requeue_after` and on errors;
 //! - garbage collection by ownerReferences (background cascade), orphaning, deletion;

@@ -5,7 +5,7 @@
 //! Ready after the ready delay; delays come from the flags or the annotations
 //! `ordinal.dev/start-delay` / `ordinal.dev/ready-delay` (Go durations) on the pod (its
 //! template) or its StatefulSet. A terminating pod is removed after
-//! `min(grace, --kubelet-max-grace)`. Each transition is a timer ([`Cluster::after`], tokio time)
+//! `min(grace, --kubelet-max-grace)`. Each transition is a timer (`Cluster::after`, tokio time)
 //! that sends a step to the cluster task; a step re-checks the pod (same uid, same state) so
 //! stale timers do nothing. Failure injection (`/ordinal/v1/inject`) lives here too.
 //!

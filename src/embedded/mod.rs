@@ -12,7 +12,7 @@
 //!   request answered. So a readiness change, the EndpointSlice update it causes and the DNS
 //!   answer that follows are one step.
 //! - [`store`]: objects, resourceVersions, persistence. [`controller`]: the StatefulSet driver
-//!   (around the pure [`crate::statefulset::plan`]), EndpointSlices, GC, cluster IPs, events.
+//!   (around the pure [`crate::statefulset::plan()`]), EndpointSlices, GC, cluster IPs, events.
 //!   [`kubelet`]: pod lifecycle timers and failure injection. [`api`]: the HTTP control API
 //!   (`docs/control-api.md`). [`apply`]: manifests in (`/apply`, `-f` files).
 
@@ -139,7 +139,7 @@ type Reply = Box<dyn FnOnce(bool) + Send>;
 pub const WATCH_HISTORY: usize = 16384;
 
 /// Commands run together before one settle + commit (group commit).
-const MAX_BATCH: usize = 256;
+pub const MAX_BATCH: usize = 256;
 
 /// The cluster task stopped (shutdown or a fatal store error).
 #[derive(Debug, Clone, thiserror::Error)]
