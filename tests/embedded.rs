@@ -440,3 +440,28 @@ fn sigkill_mid_rolling_update_then_the_rollout_completes() {
         set["status"]["updatedReplicas"] == 3 && set["status"]["currentRevision"] == set["status"]["updateRevision"]
     });
 }
+
+#[test]
+fn pvc_retention_policy_delete_is_honoured_by_garbage_collection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(server.apply(&seed_path("web.yaml")).0, 200);
+    let patch = |body: &str| {
+        let (code, out) = server.http("PATCH", "/apis/apps/v1/namespaces/default/statefulsets/web", Some(body), &["Content-Type: application/merge-patch+json"]);
+        assert_eq!(code, 200, "{out}");
+    };
+    patch(r#"{"spec":{"replicas":3,"persistentVolumeClaimRetentionPolicy":{"whenScaled":"Delete","whenDeleted":"Delete"}}}"#);
+    let pvcs = || -> Vec<String> {
+        server.get("/api/v1/namespaces/default/persistentvolumeclaims").unwrap()["items"].as_array().unwrap().iter().map(|p| name(p).to_string()).collect()
+    };
+    wait_for("3 ready", || {
+        let pods = server.pods();
+        pods.len() == 3 && pods.iter().all(running_and_ready)
+    });
+    assert_eq!(pvcs(), ["www-web-0", "www-web-1", "www-web-2"]);
+    patch(r#"{"spec":{"replicas":1}}"#);
+    wait_for("scaled-down claims deleted", || pvcs() == ["www-web-0"]);
+    let (code, _) = server.http("DELETE", "/apis/apps/v1/namespaces/default/statefulsets/web", None, &[]);
+    assert_eq!(code, 200);
+    wait_for("everything gone", || pvcs().is_empty() && server.pods().is_empty());
+}
