@@ -465,3 +465,25 @@ fn pvc_retention_policy_delete_is_honoured_by_garbage_collection() {
     assert_eq!(code, 200);
     wait_for("everything gone", || pvcs().is_empty() && server.pods().is_empty());
 }
+
+#[test]
+fn foreground_delete_keeps_the_set_until_its_pods_are_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(server.apply(&seed_path("web.yaml")).0, 200);
+    wait_for("web-1 ready", || server.pod("web-1").is_some_and(|p| running_and_ready(&p)));
+    let (code, body) = server.http("DELETE", "/apis/apps/v1/namespaces/default/statefulsets/web?propagationPolicy=Foreground", None, &[]);
+    assert_eq!(code, 200, "{body}");
+    let set: Value = serde_json::from_str(&body).unwrap();
+    assert!(set["metadata"]["deletionTimestamp"].is_string(), "{set}");
+    assert_eq!(set["metadata"]["finalizers"], json!(["foregroundDeletion"]));
+    // While any pod remains, the set is still there.
+    wait_for("set gone", || {
+        let set_there = server.http("GET", "/apis/apps/v1/namespaces/default/statefulsets/web", None, &[]).0 == 200;
+        let pods = server.pods().len();
+        assert!(set_there || pods == 0, "the set went before its pods");
+        !set_there
+    });
+    assert!(server.pods().is_empty());
+    assert_eq!(server.get("/api/v1/namespaces/default/persistentvolumeclaims").unwrap()["items"].as_array().unwrap().len(), 2);
+}
