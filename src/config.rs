@@ -26,7 +26,19 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve DNS for the cluster zone from manifests.
+    /// Serve DNS for the cluster zone, from an embedded cluster (default) or a static replay.
+    ///
+    /// Default (embedded cluster): objects live in a persistent store under --state-dir and are
+    /// run in-process: the StatefulSet controller, EndpointSlices, a simulated kubelet. The
+    /// control API (`ordinal ctl`, docs/control-api.md) is served on --admin. `-f FILE|DIR` is
+    /// applied at startup like `kubectl apply` (all-or-nothing per file) and watched: an edit is
+    /// re-applied and objects removed from the file are deleted; a broken edit is logged and the
+    /// last good state keeps serving.
+    ///
+    /// `--replay -f DUMP`: serve DNS straight from manifest files (e.g. a `kubectl get -o yaml`
+    /// dump of a real cluster) with no store, no controller and no control API; files are
+    /// watched and reloaded.
+    #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
     /// Write the served zone(s) as RFC 1035 zone files (for diffing, debugging, or another server).
     Export(ExportArgs),
@@ -69,17 +81,65 @@ pub struct ServeArgs {
     /// UDP worker threads per listen address (one SO_REUSEPORT socket each); default: CPU count.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub udp_workers: Option<u16>,
-    /// Serve the manifests as a static snapshot of a cluster (e.g. a `kubectl get -o yaml`
-    /// dump): Services, EndpointSlices, Endpoints and Pods as written, no controller.
-    #[arg(long)]
-    pub replay: bool,
     /// Upstream resolver for names outside the cluster zones (`IP` or `IP:PORT`); repeatable.
     /// Without one, such names are REFUSED.
     #[arg(long = "upstream", value_parser = parse_upstream)]
     pub upstream: Vec<SocketAddr>,
+    /// Serve the -f manifests as a static snapshot of a cluster (e.g. a `kubectl get -o yaml`
+    /// dump): Services, EndpointSlices, Endpoints and Pods as written; no embedded
+    /// cluster, no state dir, no control API.
+    #[arg(long)]
+    pub replay: bool,
+    /// Embedded cluster: where the object store lives (created if missing).
+    #[arg(long, default_value = "./.ordinal")]
+    pub state_dir: PathBuf,
+    /// Embedded cluster: cluster IPs for Services without one.
+    #[arg(long, default_value = "10.96.0.0/16", value_parser = parse_cidr)]
+    pub service_cidr: (std::net::Ipv4Addr, u8),
+    /// Embedded cluster: pod IPs.
+    #[arg(long, default_value = "10.244.0.0/16", value_parser = parse_cidr)]
+    pub pod_cidr: (std::net::Ipv4Addr, u8),
+    /// Embedded cluster: simulated nodes `node-0..N-1`.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub nodes: u16,
+    /// Embedded cluster: Pending → Running delay (Go duration; annotation `ordinal.dev/start-delay` overrides per set).
+    #[arg(long, default_value = "200ms", value_parser = crate::embedded::kubelet::parse_duration)]
+    pub kubelet_start_delay: std::time::Duration,
+    /// Embedded cluster: Running → Ready delay (annotation `ordinal.dev/ready-delay` overrides per set).
+    #[arg(long, default_value = "300ms", value_parser = crate::embedded::kubelet::parse_duration)]
+    pub kubelet_ready_delay: std::time::Duration,
+    /// Embedded cluster: cap on a terminating pod's grace period, so tutorials run fast.
+    #[arg(long, default_value = "1s", value_parser = crate::embedded::kubelet::parse_duration)]
+    pub kubelet_max_grace: std::time::Duration,
     /// Zone flags.
     #[command(flatten)]
     pub zone: ZoneArgs,
+}
+
+impl ServeArgs {
+    /// The embedded cluster's settings.
+    pub fn embedded_config(&self) -> crate::embedded::Config {
+        crate::embedded::Config {
+            state_dir: Some(self.state_dir.clone()),
+            service_cidr: self.service_cidr,
+            pod_cidr: self.pod_cidr,
+            nodes: usize::from(self.nodes),
+            start_delay: self.kubelet_start_delay,
+            ready_delay: self.kubelet_ready_delay,
+            max_grace: self.kubelet_max_grace,
+        }
+    }
+}
+
+fn parse_cidr(s: &str) -> Result<(std::net::Ipv4Addr, u8), String> {
+    let bad = || format!("{s:?} is not an IPv4 CIDR with a prefix of /8 to /30 (e.g. 10.96.0.0/16)");
+    let (ip, prefix) = s.split_once('/').ok_or_else(bad)?;
+    let ip: std::net::Ipv4Addr = ip.parse().map_err(|_| bad())?;
+    let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+    if !(8..=30).contains(&prefix) {
+        return Err(bad());
+    }
+    Ok((ip, prefix))
 }
 
 /// `ordinal export`.

@@ -38,6 +38,9 @@ pub enum RunError {
     /// The manifests source failed.
     #[error("manifests source failed: {0}")]
     Source(#[from] crate::manifest::ManifestError),
+    /// The embedded cluster's store.
+    #[error(transparent)]
+    Store(#[from] crate::embedded::store::StoreError),
     /// A task died.
     #[error("{0}")]
     Task(String),
@@ -76,16 +79,35 @@ pub async fn serve(
         }
     };
     let mut tasks = tokio::task::JoinSet::new();
-    let source = ManifestSource::new(args.zone.manifests.clone());
-    if source.roots().is_empty() {
-        tracing::warn!("no --manifests given: serving an empty cluster zone");
+    let mut app = crate::admin::router(crate::admin::AdminState { zone: Arc::clone(&zone), metrics });
+    if args.replay {
+        let source = ManifestSource::new(args.zone.manifests.clone());
+        if source.roots().is_empty() {
+            tracing::warn!("--replay without --manifests: serving an empty cluster zone");
+        }
+        let source_stop = stopped();
+        tasks.spawn(
+            async move { manifests::run(source, cache, source_stop).await.map_err(RunError::from) }
+                .instrument(tracing::info_span!("source", kind = "manifests")),
+        );
+    } else {
+        let cfg = args.embedded_config();
+        let state_dir = args.state_dir.clone();
+        let (cluster, handle, rx) = crate::embedded::Cluster::open(cfg, cache)?;
+        tracing::info!(state_dir = %state_dir.display(), "embedded cluster opened");
+        let cluster_stop = stopped();
+        tasks.spawn(
+            async move { crate::embedded::run(cluster, rx, cluster_stop).await.map_err(RunError::from) }
+                .instrument(tracing::info_span!("embedded")),
+        );
+        app = app.merge(crate::embedded::api::router(handle.clone()));
+        let roots = args.zone.manifests.clone();
+        let files_stop = stopped();
+        tasks.spawn(
+            async move { crate::embedded::files::run(handle, roots, files_stop).await.map_err(|e| RunError::Task(e.to_string())) }
+                .instrument(tracing::info_span!("manifests")),
+        );
     }
-    let source_stop = stopped();
-    tasks.spawn(
-        async move { manifests::run(source, cache, source_stop).await.map_err(RunError::from) }
-            .instrument(tracing::info_span!("source", kind = "manifests")),
-    );
-    let app = crate::admin::router(crate::admin::AdminState { zone: Arc::clone(&zone), metrics });
     let admin_stop = stopped();
     tasks.spawn(
         async move {

@@ -210,7 +210,7 @@ fn forwarding_to_an_upstream_passes_bytes_through() {
         }
     });
     let args = ordinal::config::Cli::try_parse_from_for_tests(&[
-        "ordinal", "serve", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--upstream", &up_addr.to_string(),
+        "ordinal", "serve", "--replay", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--upstream", &up_addr.to_string(),
         "-f", fixture("conformance.yaml").to_str().unwrap(),
     ]);
     let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
