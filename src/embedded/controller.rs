@@ -436,17 +436,19 @@ impl Cluster {
     /// Background cascade: objects whose every owner is gone are deleted (pods gracefully).
     pub(crate) fn collect_garbage(&mut self) {
         let uids: HashSet<String> = self.store.all().map(|(_, v)| uid_of(v).to_string()).collect();
-        let mut orphans: Vec<(Key, bool)> = self
+        let mut orphans: Vec<(Key, bool, Vec<String>)> = self
             .store
             .all()
             .filter(|(_, v)| {
                 let mut owners = owner_uids(v).peekable();
                 owners.peek().is_some() && owners.all(|u| !uids.contains(u))
             })
-            .map(|(k, v)| (k.clone(), v.pointer("/metadata/deletionTimestamp").is_some()))
+            .map(|(k, v)| (k.clone(), v.pointer("/metadata/deletionTimestamp").is_some(), owner_uids(v).map(str::to_string).collect()))
             .collect();
-        // Highest ordinal first, as a StatefulSet's pods are terminated in reverse order.
-        orphans.sort_by_key(|(k, _)| std::cmp::Reverse(reverse_ordinal_key(k)));
+        // Highest ordinal first, one at a time per former owner: a StatefulSet's pods
+        // terminate in reverse ordinal order (what `kubectl delete statefulset` showed
+        // when it scaled the set to 0 first), each after the previous one is gone.
+        orphans.sort_by_key(|(k, _, _)| std::cmp::Reverse(reverse_ordinal_key(k)));
         // Foreground deletions: delete the dependents, then the owner once none is left.
         let foreground: Vec<(Key, String)> = self
             .store
@@ -480,10 +482,16 @@ impl Cluster {
                 }
             }
         }
-        for (key, terminating) in orphans {
+        let mut busy: HashSet<String> =
+            orphans.iter().filter(|(k, terminating, _)| k.kind == Kind::Pod && *terminating).flat_map(|(_, _, o)| o.clone()).collect();
+        for (key, terminating, owners) in orphans {
             match key.kind {
                 Kind::Pod if terminating => {}
                 Kind::Pod => {
+                    if owners.iter().any(|o| busy.contains(o)) {
+                        continue; // a sibling is still terminating: next sweep
+                    }
+                    busy.extend(owners);
                     let _ = self.delete_pod(&key.ns, &key.name, None);
                 }
                 _ => {
