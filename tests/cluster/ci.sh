@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# What .ci/run calls for the real-control-plane harness:
+#   bash tests/cluster/ci.sh
+# Installs the Debian tools it needs (openssl, dnsutils, curl) if missing, builds the
+# control-plane binaries or reuses them from ${ORDINAL_CLUSTER_CACHE:-~/.cache/ordinal-cluster},
+# then runs smoke.sh (which always tears its cluster down). Prints timings; exits non-zero
+# when anything fails.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+T0=$(date +%s)
+
+need=()
+command -v openssl >/dev/null || need+=(openssl)
+command -v dig >/dev/null || need+=(dnsutils)
+command -v curl >/dev/null || need+=(curl)
+command -v python3 >/dev/null || need+=(python3)
+command -v setsid >/dev/null || need+=(util-linux)
+[ -x /usr/bin/time ] || need+=(time)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "ci: installing ${need[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"; then
+    $SUDO apt-get update
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"
+  fi
+fi
+command -v go >/dev/null || { echo "ci: ERROR: go (1.26) is not on PATH" >&2; exit 1; }
+
+echo "ci: build-or-reuse"
+"$HERE/build.sh"
+T1=$(date +%s)
+echo "ci: smoke"
+ORDINAL_CLUSTER_SKIP_BUILD=1 "$HERE/smoke.sh"
+T2=$(date +%s)
+echo "ci: cluster harness passed: build-or-reuse $((T1 - T0))s, smoke $((T2 - T1))s, total $((T2 - T0))s"
