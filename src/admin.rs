@@ -37,7 +37,7 @@ pub fn router(state: AdminState) -> Router {
 }
 
 async fn ready(State(s): State<AdminState>) -> impl IntoResponse {
-    if s.zone.is_synced() {
+    if s.zone.is_ready() {
         (StatusCode::OK, "ready\n")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "cache not synced yet\n")

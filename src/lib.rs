@@ -23,6 +23,7 @@ pub mod cluster;
 pub mod config;
 pub mod dns;
 pub mod export;
+pub mod kube;
 pub mod manifest;
 pub mod metrics;
 pub mod run;
