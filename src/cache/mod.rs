@@ -530,7 +530,8 @@ impl Cache {
             ip6: soa("ip6.arpa"),
         }));
         let ns_ips = self.ns_ips();
-        for (key, entry) in records::apex_names(&cfg.domain, serial, cfg.ttl, &ns_ips) {
+        let reverse = records::reverse_apex_names(serial, cfg.ttl);
+        for (key, entry) in records::apex_names(&cfg.domain, serial, cfg.ttl, &ns_ips).into_iter().chain(reverse) {
             self.zone.names.insert(key, Arc::new(entry));
         }
     }

@@ -158,6 +158,7 @@ mod tests {
         assert_eq!(
             v,
             json!({
+                "apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": "web-0", "namespace": "default", "labels": {"app": "nginx"}, "resourceVersion": "7"},
                 "spec": {"hostname": "web-0", "subdomain": "nginx", "containers": [{"name": "c", "ports": [{"name": "web", "containerPort": 80}]}]},
                 "status": {"phase": "Running", "podIP": "10.244.0.5", "podIPs": [{"ip": "10.244.0.5"}], "conditions": [{"type": "Ready", "status": "True"}]}

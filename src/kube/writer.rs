@@ -196,3 +196,138 @@ fn upsert(cache: &mut Cache, stream: &mut Stream, obj: &Object) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::ZoneConfig;
+    use serde_json::json;
+
+    fn cache() -> (Cache, std::sync::Arc<crate::cache::Zone>) {
+        let cfg = ZoneConfig {
+            domain: "cluster.local".into(),
+            ttl: 5,
+            pods: crate::cache::PodsMode::Insecure,
+            ignore_empty_service: false,
+            dns_service: None,
+            local_ips: vec![],
+        };
+        Cache::new(cfg)
+    }
+
+    fn svc(ns: &str, name: &str, ip: &str) -> Object {
+        Object::Service(serde_json::from_value(json!({"metadata": {"name": name, "namespace": ns}, "spec": {"clusterIP": ip}})).unwrap())
+    }
+
+    fn ns(name: &str) -> Object {
+        Object::Namespace(serde_json::from_value(json!({"metadata": {"name": name}})).unwrap())
+    }
+
+    fn has(zone: &crate::cache::Zone, name: &str) -> bool {
+        zone.get(&crate::cache::records::fqdn(name).unwrap()).is_some()
+    }
+
+    fn specs(kinds: &[(Kind, Option<&str>)]) -> Vec<StreamSpec> {
+        kinds.iter().map(|(k, n)| StreamSpec { kind: *k, namespace: n.map(str::to_string) }).collect()
+    }
+
+    #[test]
+    fn synced_only_after_every_stream_listed() {
+        let (c, zone) = cache();
+        let mut w = Writer::new(c, &specs(&[(Kind::Service, None), (Kind::Namespace, None)]), &[]);
+        for ch in [Change::Init, Change::InitApply(svc("a", "x", "10.96.0.1")), Change::InitDone] {
+            assert!(!w.apply(0, ch).synced_now);
+        }
+        assert!(!zone.is_synced(), "namespaces not listed yet");
+        assert_eq!(w.pending(), vec![Kind::Namespace]);
+        w.apply(1, Change::Init);
+        assert!(w.apply(1, Change::InitDone).synced_now);
+        assert!(zone.is_synced() && zone.is_ready());
+    }
+
+    #[test]
+    fn relist_keeps_old_view_until_done_then_drops_deleted() {
+        let (c, zone) = cache();
+        let mut w = Writer::new(c, &specs(&[(Kind::Service, None)]), &[]);
+        for ch in [Change::Init, Change::InitApply(svc("a", "x", "10.96.0.1")), Change::InitApply(svc("a", "y", "10.96.0.2")), Change::InitDone] {
+            w.apply(0, ch);
+        }
+        w.cache().flush();
+        assert!(has(&zone, "x.a.svc.cluster.local") && has(&zone, "y.a.svc.cluster.local"));
+        // watch gap: y deleted, z created; the relist arrives
+        w.apply(0, Change::Init);
+        w.apply(0, Change::InitApply(svc("a", "x", "10.96.0.1")));
+        w.apply(0, Change::InitApply(svc("a", "z", "10.96.0.3")));
+        w.cache().flush();
+        assert!(has(&zone, "y.a.svc.cluster.local"), "old view serves during the relist");
+        assert!(!has(&zone, "z.a.svc.cluster.local"), "nothing of the new list before it is complete");
+        let applied = w.apply(0, Change::InitDone);
+        assert!(applied.relisted && !applied.synced_now);
+        w.cache().flush();
+        assert!(has(&zone, "x.a.svc.cluster.local") && has(&zone, "z.a.svc.cluster.local"));
+        assert!(!has(&zone, "y.a.svc.cluster.local"), "deleted during the gap: gone after the relist");
+    }
+
+    #[test]
+    fn apply_and_delete() {
+        let (c, zone) = cache();
+        let mut w = Writer::new(c, &specs(&[(Kind::Service, None)]), &[]);
+        w.apply(0, Change::Init);
+        w.apply(0, Change::InitDone);
+        assert!(w.apply(0, Change::Apply(svc("a", "x", "10.96.0.1"))).dirty);
+        w.cache().flush();
+        assert!(has(&zone, "x.a.svc.cluster.local"));
+        w.apply(0, Change::Delete(svc("a", "x", "10.96.0.1")));
+        w.cache().flush();
+        assert!(!has(&zone, "x.a.svc.cluster.local"));
+        // a malformed object is skipped, not fatal
+        assert!(!w.apply(0, Change::Apply(svc("a", "bad", "10.96.0.300"))).dirty);
+    }
+
+    #[test]
+    fn per_namespace_streams_relist_only_their_own_objects() {
+        let (c, zone) = cache();
+        let mut w = Writer::new(c, &specs(&[(Kind::Service, Some("a")), (Kind::Service, Some("b"))]), &["a".into(), "b".into()]);
+        for (id, o) in [(0, svc("a", "x", "10.96.0.1")), (1, svc("b", "x", "10.96.0.2"))] {
+            w.apply(id, Change::Init);
+            w.apply(id, Change::InitApply(o));
+            w.apply(id, Change::InitDone);
+        }
+        assert!(zone.is_synced());
+        w.cache().flush();
+        assert!(has(&zone, "a.svc.cluster.local"), "scoped namespaces exist without a Namespace stream");
+        // stream a relists empty: only a's service goes
+        w.apply(0, Change::Init);
+        w.apply(0, Change::InitDone);
+        w.cache().flush();
+        assert!(!has(&zone, "x.a.svc.cluster.local"));
+        assert!(has(&zone, "x.b.svc.cluster.local"));
+    }
+
+    #[test]
+    fn namespaces_relist() {
+        let (c, zone) = cache();
+        let mut w = Writer::new(c, &specs(&[(Kind::Namespace, None)]), &[]);
+        for ch in [Change::Init, Change::InitApply(ns("p")), Change::InitApply(ns("q")), Change::InitDone] {
+            w.apply(0, ch);
+        }
+        w.cache().flush();
+        assert!(has(&zone, "p.svc.cluster.local") && has(&zone, "q.svc.cluster.local"));
+        for ch in [Change::Init, Change::InitApply(ns("p")), Change::InitDone] {
+            w.apply(0, ch);
+        }
+        w.cache().flush();
+        assert!(!has(&zone, "q.svc.cluster.local"));
+    }
+
+    #[test]
+    fn startup_timeout_serves_but_is_not_ready() {
+        let (mut c, zone) = cache();
+        c.serve_unsynced();
+        assert!(zone.is_synced() && !zone.is_ready());
+        let mut w = Writer::new(c, &specs(&[(Kind::Service, None)]), &[]);
+        w.apply(0, Change::Init);
+        w.apply(0, Change::InitDone);
+        assert!(zone.is_ready());
+    }
+}
