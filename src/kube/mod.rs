@@ -101,16 +101,16 @@ pub fn streams(opts: &KubeOptions) -> Vec<StreamSpec> {
     out
 }
 
-/// Backoff for failed lists/watches: 250 ms doubling to 5 s, with jitter, reset
+/// Backoff for failed lists/watches: 250 ms doubling to 2 s, with jitter, reset
 /// after 60 s of health. client-go's reflector (and kube's `default_backoff`) go
 /// up to 30 s; a cluster DNS must catch up within seconds once the API server
-/// returns, and four watches at one retry per 5 s are no load for it.
+/// returns (issue 5: within 5 s), and a few watches retrying every 1–2 s are no load.
 fn backoff() -> ResetTimerBackoff<Exponential> {
     ResetTimerBackoff::new(Exponential { next: MIN_BACKOFF }, Duration::from_secs(60))
 }
 
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Doubling delays between [`MIN_BACKOFF`] and [`MAX_BACKOFF`], each jittered to 50–100 %.
 struct Exponential {

@@ -46,7 +46,7 @@ kc() { "$KUBECTL" "$@"; }
 FAILS=0
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-eventually() { local until=$(($(date +%s) + $1)); shift; while ! "$@"; do [ "$(date +%s)" -lt "$until" ] || return 1; sleep 0.05; done; }
+eventually() { local until=$(($(date +%s%3N) + $1 * 1000)); shift; while ! "$@"; do [ "$(date +%s%3N)" -lt "$until" ] || return 1; sleep 0.05; done; }
 rcode() { dig @127.0.0.1 -p "$1" +time=1 +tries=1 "$2" A | sed -n 's/.*status: \([A-Z]*\).*/\1/p'; }
 is_rcode() { [ "$(rcode "$1" "$2")" = "$3" ]; }
 now_ms() { date +%s%3N; }
