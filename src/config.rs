@@ -16,7 +16,8 @@ use crate::cluster::ObjectKey;
 #[command(name = "ordinal", version, about, long_about = None)]
 pub struct Cli {
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `ordinal=debug`.
-    #[arg(long, global = true, env = "ORDINAL_LOG", default_value = "info")]
+    /// (kube's per-request error log is off by default: the watch loop logs each outage once, with context.)
+    #[arg(long, global = true, env = "ORDINAL_LOG", default_value = "info,kube_client::client::builder=off")]
     pub log: String,
     /// What to do.
     #[command(subcommand)]

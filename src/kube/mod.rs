@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use ::kube::api::Api;
 use ::kube::runtime::WatchStreamExt;
-use ::kube::runtime::utils::{Backoff, ResetTimerBackoff};
 use ::kube::runtime::watcher;
 use ::kube::{Client, Resource};
 use futures::StreamExt;
@@ -101,33 +100,34 @@ pub fn streams(opts: &KubeOptions) -> Vec<StreamSpec> {
     out
 }
 
-/// Backoff for failed lists/watches: 250 ms doubling to 2 s, with jitter, reset
-/// after 60 s of health. client-go's reflector (and kube's `default_backoff`) go
-/// up to 30 s; a cluster DNS must catch up within seconds once the API server
-/// returns (issue 5: within 5 s), and a few watches retrying every 1–2 s are no load.
-fn backoff() -> ResetTimerBackoff<Exponential> {
-    ResetTimerBackoff::new(Exponential { next: MIN_BACKOFF }, Duration::from_secs(60))
+/// Backoff for failed lists/watches: 250 ms doubling to 2 s, with jitter; reset only
+/// by real progress (an object or the end of a list). client-go's reflector (and kube's
+/// `default_backoff`) go up to 30 s; a cluster DNS must catch up within seconds once the
+/// API server returns (issue 5: within 5 s), and a few watches retrying every 1–2 s are
+/// no load. kube's `StreamBackoff` is not used: it resets on any `Ok`, and the watcher
+/// yields `Ok(Init)` before every list attempt, so against a dead API server it never
+/// backs off.
+#[derive(Debug)]
+struct Backoff {
+    next: Duration,
 }
 
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Doubling delays between [`MIN_BACKOFF`] and [`MAX_BACKOFF`], each jittered to 50–100 %.
-struct Exponential {
-    next: Duration,
-}
+impl Backoff {
+    fn new() -> Self {
+        Backoff { next: MIN_BACKOFF }
+    }
 
-impl Iterator for Exponential {
-    type Item = Duration;
-    fn next(&mut self) -> Option<Duration> {
+    /// The next delay (jittered to 50–100 %), doubling up to [`MAX_BACKOFF`].
+    fn next_delay(&mut self) -> Duration {
         let d = self.next;
         self.next = (d * 2).min(MAX_BACKOFF);
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |t| t.subsec_nanos());
-        Some(d.mul_f64(0.5 + f64::from(nanos % 1000) / 2000.0))
+        d.mul_f64(0.5 + f64::from(nanos % 1000) / 2000.0)
     }
-}
 
-impl Backoff for Exponential {
     fn reset(&mut self) {
         self.next = MIN_BACKOFF;
     }
@@ -140,13 +140,16 @@ async fn watch<K>(api: Api<K>, config: watcher::Config, id: StreamId, slim: fn(&
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    let mut stream = watcher::watcher(api, config).modify(slim).backoff(backoff()).boxed();
-    let mut failing_since: Option<Instant> = None;
+    let mut stream = watcher::watcher(api, config).modify(slim).boxed();
+    let mut backoff = Backoff::new();
+    let mut failing: Option<(Instant, Instant, u64)> = None; // (since, last log, failures)
     while let Some(item) = stream.next().await {
         let change = match item {
+            Ok(watcher::Event::Init) => Change::Init,
             Ok(ev) => {
-                if let Some(since) = failing_since.take() {
-                    tracing::info!(down_for_ms = since.elapsed().as_millis() as u64, "watch recovered");
+                backoff.reset();
+                if let Some((since, _, failures)) = failing.take() {
+                    tracing::info!(down_for_ms = since.elapsed().as_millis() as u64, failures, "watch recovered");
                 }
                 match ev {
                     watcher::Event::Init => Change::Init,
@@ -158,12 +161,23 @@ where
             }
             Err(e) => {
                 // Keep serving the last view; the watcher retries (relisting after a 410).
-                if failing_since.is_none() {
-                    failing_since = Some(Instant::now());
-                    tracing::warn!(error = %e, "watch failed; retrying with backoff (answers keep coming from the last view)");
-                } else {
-                    tracing::debug!(error = %e, "watch still failing");
+                let now = Instant::now();
+                match &mut failing {
+                    None => {
+                        failing = Some((now, now, 1));
+                        tracing::warn!(error = %e, "watch failed; retrying with backoff (answers keep coming from the last view)");
+                    }
+                    Some((since, last_log, failures)) => {
+                        *failures += 1;
+                        if now.duration_since(*last_log) >= Duration::from_secs(30) {
+                            *last_log = now;
+                            tracing::warn!(error = %e, down_for_s = since.elapsed().as_secs(), failures = *failures, "watch still failing");
+                        } else {
+                            tracing::debug!(error = %e, "watch still failing");
+                        }
+                    }
                 }
+                tokio::time::sleep(backoff.next_delay()).await;
                 continue;
             }
         };
