@@ -12,6 +12,7 @@
 //! `--startup-timeout` the cache answers anyway (as CoreDNS does) while `/ready`
 //! stays 503 until the real sync.
 
+pub mod fast;
 pub mod slim;
 pub mod writer;
 

@@ -12,9 +12,15 @@
 //! When several streams share a kind (per-namespace watches), `replace` would drop
 //! the other namespaces' objects, so each such stream remembers the keys it
 //! delivered and removes only its own at a relist (kubert's `index::namespaced`).
+//!
+//! With Pods watched, Service, EndpointSlice and Pod changes also pass through the
+//! fast readiness path ([`super::fast`]): slices reach the cache with endpoint
+//! readiness taken from the pods, plus provisional endpoints for ready pods the
+//! EndpointSlice controller has not added yet.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
+use super::fast::FastPath;
 use crate::cache::{Cache, Kind, Object};
 use crate::cluster::ObjectKey;
 
@@ -47,6 +53,7 @@ pub struct StreamSpec {
 
 struct Stream {
     kind: Kind,
+    namespace: Option<String>,
     /// Objects of a relist in progress.
     buffer: Option<Vec<Object>>,
     /// Whether the first list completed.
@@ -73,6 +80,8 @@ pub struct Writer {
     cache: Cache,
     streams: Vec<Stream>,
     synced: bool,
+    /// The fast readiness path, when Pods are watched.
+    fast: Option<FastPath>,
 }
 
 impl Writer {
@@ -83,7 +92,7 @@ impl Writer {
             .iter()
             .map(|s| {
                 let shared = specs.iter().filter(|o| o.kind == s.kind).count() > 1;
-                Stream { kind: s.kind, buffer: None, listed: false, owned: shared.then(HashSet::new), relists: 0 }
+                Stream { kind: s.kind, namespace: s.namespace.clone(), buffer: None, listed: false, owned: shared.then(HashSet::new), relists: 0 }
             })
             .collect();
         for ns in namespaces {
@@ -93,7 +102,46 @@ impl Writer {
             });
             let _ = cache.upsert(&obj);
         }
-        Writer { cache, streams, synced: specs.is_empty() }
+        let fast = specs.iter().any(|s| s.kind == Kind::Pod).then(FastPath::default);
+        Writer { cache, streams, synced: specs.is_empty(), fast }
+    }
+
+    /// The fast readiness path's state, if enabled.
+    pub fn fast(&self) -> Option<&FastPath> {
+        self.fast.as_ref()
+    }
+
+    /// Routes a change through the fast path: records the object, swaps a slice for
+    /// its effective version, and returns the services to re-sync afterwards.
+    fn fast_in(&mut self, kind: Kind, namespace: Option<&str>, change: Change) -> (Change, Vec<ObjectKey>) {
+        let Some(fast) = &mut self.fast else { return (change, Vec::new()) };
+        match change {
+            Change::Apply(obj) => {
+                let affected = match &obj {
+                    Object::Service(s) => fast.put_service(s),
+                    Object::Pod(p) => fast.put_pod(p),
+                    Object::EndpointSlice(s) => {
+                        let affected = fast.put_slice(s);
+                        return (Change::Apply(Object::EndpointSlice(fast.effective(s))), affected);
+                    }
+                    _ => Vec::new(),
+                };
+                (Change::Apply(obj), affected)
+            }
+            Change::Delete(obj) => {
+                let affected = match (obj.kind(), obj.key()) {
+                    (Kind::Service, Some(k)) => fast.remove_service(&k),
+                    (Kind::Pod, Some(k)) => fast.remove_pod(&k),
+                    (Kind::EndpointSlice, Some(k)) => fast.remove_slice(&k),
+                    _ => Vec::new(),
+                };
+                (Change::Delete(obj), affected)
+            }
+            other => {
+                let _ = (kind, namespace);
+                (other, Vec::new())
+            }
+        }
     }
 
     /// The cache (for flushing, counts, and the startup timeout).
@@ -113,11 +161,28 @@ impl Writer {
 
     /// Applies one change of stream `id`. Does not flush.
     pub fn apply(&mut self, id: StreamId, change: Change) -> Applied {
-        let mut out = Applied::default();
-        let Some(stream) = self.streams.get_mut(id) else {
+        let Some(stream) = self.streams.get(id) else {
             tracing::error!(stream = id, "event from an unknown stream; ignored");
-            return out;
+            return Applied::default();
         };
+        let (kind, namespace) = (stream.kind, stream.namespace.clone());
+        let (change, affected) = self.fast_in(kind, namespace.as_deref(), change);
+        let relist_done = matches!(change, Change::InitDone);
+        let mut out = self.apply_to_cache(id, change);
+        if let Some(fast) = &mut self.fast {
+            let resync = if relist_done { fast.all_services() } else { affected };
+            let resync: BTreeSet<ObjectKey> = resync.into_iter().collect();
+            out.dirty |= !resync.is_empty();
+            for svc in &resync {
+                fast.sync(&mut self.cache, svc);
+            }
+        }
+        out
+    }
+
+    fn apply_to_cache(&mut self, id: StreamId, change: Change) -> Applied {
+        let mut out = Applied::default();
+        let Some(stream) = self.streams.get_mut(id) else { return out };
         let kind = stream.kind;
         match change {
             Change::Init => stream.buffer = Some(Vec::new()),
@@ -129,7 +194,17 @@ impl Writer {
                 }
             },
             Change::InitDone => {
-                let objects = stream.buffer.take().unwrap_or_default();
+                let mut objects = stream.buffer.take().unwrap_or_default();
+                if let Some(fast) = &mut self.fast {
+                    fast.replace(kind, stream.namespace.as_deref(), &objects);
+                    if kind == Kind::EndpointSlice {
+                        for obj in &mut objects {
+                            if let Object::EndpointSlice(s) = obj {
+                                *s = fast.effective(s);
+                            }
+                        }
+                    }
+                }
                 match &mut stream.owned {
                     None => {
                         for (key, err) in self.cache.replace(kind, &objects) {
@@ -329,5 +404,128 @@ mod tests {
         w.apply(0, Change::Init);
         w.apply(0, Change::InitDone);
         assert!(zone.is_ready());
+    }
+
+    fn headless(ns: &str, name: &str, pnr: bool) -> Object {
+        Object::Service(
+            serde_json::from_value(json!({"metadata": {"name": name, "namespace": ns},
+                "spec": {"clusterIP": "None", "selector": {"app": name}, "publishNotReadyAddresses": pnr,
+                         "ports": [{"name": "web", "port": 80}]}}))
+            .unwrap(),
+        )
+    }
+
+    fn pod(ns: &str, name: &str, app: &str, ip: Option<&str>, ready: bool, deleting: bool) -> Object {
+        let mut v = json!({"metadata": {"name": name, "namespace": ns, "labels": {"app": app}},
+            "spec": {"hostname": name, "subdomain": app, "containers": []},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": if ready {"True"} else {"False"}}]}});
+        if let Some(ip) = ip {
+            v["status"]["podIP"] = json!(ip);
+        }
+        if deleting {
+            v["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+        }
+        Object::Pod(serde_json::from_value(v).unwrap())
+    }
+
+    fn slice(ns: &str, name: &str, svc: &str, eps: &[(&str, &str, bool)]) -> Object {
+        let endpoints: Vec<_> = eps
+            .iter()
+            .map(|(pod, ip, ready)| json!({"addresses": [ip], "hostname": pod, "conditions": {"ready": ready},
+                                           "targetRef": {"kind": "Pod", "name": pod}}))
+            .collect();
+        Object::EndpointSlice(
+            serde_json::from_value(json!({"metadata": {"name": name, "namespace": ns, "labels": {"kubernetes.io/service-name": svc}},
+                "addressType": "IPv4", "endpoints": endpoints, "ports": [{"name": "web", "port": 80, "protocol": "TCP"}]}))
+            .unwrap(),
+        )
+    }
+
+    fn answers(zone: &crate::cache::Zone, name: &str) -> bool {
+        zone.get(&crate::cache::records::fqdn(name).unwrap()).is_some()
+    }
+
+    /// Service, EndpointSlice, Pod streams, all listed empty.
+    fn fast_writer() -> (Writer, std::sync::Arc<crate::cache::Zone>) {
+        let (c, zone) = cache();
+        let mut w = Writer::new(c, &specs(&[(Kind::Service, None), (Kind::EndpointSlice, None), (Kind::Pod, None)]), &[]);
+        for id in 0..3 {
+            w.apply(id, Change::Init);
+            w.apply(id, Change::InitDone);
+        }
+        (w, zone)
+    }
+
+    #[test]
+    fn fast_path_pod_ready_before_the_slice_controller() {
+        let (mut w, zone) = fast_writer();
+        w.apply(0, Change::Apply(headless("a", "web", false)));
+        // the pod turns Ready with an IP; no slice holds it yet
+        w.apply(2, Change::Apply(pod("a", "web-0", "web", Some("10.1.0.1"), true, false)));
+        w.cache().flush();
+        assert!(answers(&zone, "web-0.web.a.svc.cluster.local"), "provisional endpoint (hostname: subdomain = service)");
+        assert!(answers(&zone, "web.a.svc.cluster.local"));
+        // the controller's slice arrives: the provisional one goes, the answer stays
+        w.apply(1, Change::Apply(slice("a", "web-x", "web", &[("web-0", "10.1.0.1", true)])));
+        w.cache().flush();
+        assert!(answers(&zone, "web-0.web.a.svc.cluster.local"));
+        assert_eq!(w.cache().counts().endpoint_sets, 1, "only the real slice is left");
+        // the pod turns not ready: gone at once, although the slice still says ready
+        w.apply(2, Change::Apply(pod("a", "web-0", "web", Some("10.1.0.1"), false, false)));
+        w.cache().flush();
+        assert!(!answers(&zone, "web-0.web.a.svc.cluster.local"));
+        // ready again before the controller updated the slice: back at once
+        w.apply(2, Change::Apply(pod("a", "web-0", "web", Some("10.1.0.1"), true, false)));
+        w.cache().flush();
+        assert!(answers(&zone, "web-0.web.a.svc.cluster.local"));
+        // terminating: not ready; deleted: still not ready while the slice lags
+        w.apply(2, Change::Apply(pod("a", "web-0", "web", Some("10.1.0.1"), true, true)));
+        w.cache().flush();
+        assert!(!answers(&zone, "web-0.web.a.svc.cluster.local"));
+        w.apply(2, Change::Delete(pod("a", "web-0", "web", Some("10.1.0.1"), true, true)));
+        w.cache().flush();
+        assert!(!answers(&zone, "web-0.web.a.svc.cluster.local"), "a deleted pod's stale endpoint stays out");
+        // recreated with a new IP: the stale endpoint (old IP) stays out, the new one is provisional
+        w.apply(2, Change::Apply(pod("a", "web-0", "web", Some("10.1.0.9"), true, false)));
+        w.cache().flush();
+        assert!(answers(&zone, "web-0.web.a.svc.cluster.local"));
+        assert!(answers(&zone, "9.0.1.10.in-addr.arpa"), "the new incarnation's address");
+        assert!(!answers(&zone, "1.0.1.10.in-addr.arpa"), "the old incarnation's address is not served");
+    }
+
+    #[test]
+    fn fast_path_keeps_slice_rules_for_unknown_pods_and_publish_not_ready() {
+        let (mut w, zone) = fast_writer();
+        w.apply(0, Change::Apply(headless("a", "peers", true)));
+        // not ready, but the service publishes not-ready addresses
+        w.apply(2, Change::Apply(pod("a", "p-0", "peers", Some("10.1.0.2"), false, false)));
+        w.cache().flush();
+        assert!(answers(&zone, "p-0.peers.a.svc.cluster.local"));
+        // a slice endpoint whose pod we never saw keeps the slice's readiness
+        w.apply(0, Change::Apply(headless("a", "other", false)));
+        w.apply(1, Change::Apply(slice("a", "other-x", "other", &[("ghost", "10.1.0.3", true), ("ghost2", "10.1.0.4", false)])));
+        w.cache().flush();
+        assert!(answers(&zone, "ghost.other.a.svc.cluster.local"));
+        assert!(!answers(&zone, "ghost2.other.a.svc.cluster.local"));
+        // a pod without an IP gets no provisional endpoint
+        w.apply(2, Change::Apply(pod("a", "other-0", "other", None, true, false)));
+        w.cache().flush();
+        assert!(!answers(&zone, "other-0.other.a.svc.cluster.local"));
+    }
+
+    #[test]
+    fn fast_path_relist_of_slices_keeps_provisional_endpoints() {
+        let (mut w, zone) = fast_writer();
+        w.apply(0, Change::Apply(headless("a", "web", false)));
+        w.apply(2, Change::Apply(pod("a", "web-0", "web", Some("10.1.0.1"), true, false)));
+        w.apply(2, Change::Apply(pod("a", "web-1", "web", Some("10.1.0.2"), true, false)));
+        w.apply(1, Change::Apply(slice("a", "web-x", "web", &[("web-1", "10.1.0.2", true)])));
+        w.cache().flush();
+        w.apply(1, Change::Init);
+        w.apply(1, Change::InitApply(slice("a", "web-x", "web", &[("web-1", "10.1.0.2", true)])));
+        w.apply(1, Change::InitDone);
+        w.cache().flush();
+        assert!(answers(&zone, "web-0.web.a.svc.cluster.local"), "provisional survives the slice relist");
+        assert!(answers(&zone, "web-1.web.a.svc.cluster.local"));
     }
 }
