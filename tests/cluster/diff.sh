@@ -10,7 +10,8 @@
 # 3. waits until both servers agree, then compares every question of dns/queries-seeds.txt,
 #    dns/queries-checklist.txt and the run-time questions of dns/dynamic-queries.py (PTRs,
 #    dashed-IP names) over UDP and TCP with dns/allow-ordinal-vs-coredns.txt,
-# 4. runs churn.py with ordinal as a peer of CoreDNS.
+# 4. runs churn.py with ordinal as a peer of CoreDNS, then readiness-lag.py (scale-up and
+#    Ready-flip) against both, printing min/median/p99/max per server.
 # Exit 0 = no unexplained difference. Env: ORDINAL_BIN (default: cargo build --bin ordinal, debug),
 # ORDINAL_CLUSTER_SKIP_BUILD=1 (control-plane binaries must exist), ORDINAL_CHURN_SEED/STEPS,
 # ORDINAL_DIFF_KEEP=1 (leave the cluster and ordinal running).
@@ -114,6 +115,18 @@ if "$HERE/churn.py" --seed "$SEED" --steps "$STEPS" --allow "$ALLOW" \
 else
   fail "churn (seed $SEED):"; tail -n 25 "$DIR/logs/churn.txt"
 fi
+# readiness -> DNS lag, CoreDNS vs ordinal (numbers for people; a pod never answered fails):
+# scale-up (new pod Ready with its IP) and flip (an existing endpoint's pod Ready False -> True)
+LAGN="${ORDINAL_LAG_SAMPLES:-30}"
+for mode in scale flip; do
+  flag=(); [ "$mode" = flip ] && flag=(--flip)
+  if "$HERE/readiness-lag.py" --namespace default --statefulset web --service nginx --samples "$LAGN" "${flag[@]}" \
+      "127.0.0.1:$COREDNS_PORT" "127.0.0.1:$ORDINAL_DNS_PORT" >"$DIR/logs/lag-$mode.txt" 2>&1; then
+    pass "readiness->DNS lag ($mode, $LAGN samples): $(grep '^readiness->DNS lag' "$DIR/logs/lag-$mode.txt" | sed "s/127.0.0.1:$COREDNS_PORT/CoreDNS/; s/127.0.0.1:$ORDINAL_DNS_PORT/ordinal/" | sed 's/^readiness->DNS lag //' | paste -sd ';' | sed 's/;/; /')"
+  else
+    fail "readiness-lag ($mode):"; tail -n 5 "$DIR/logs/lag-$mode.txt"
+  fi
+done
 if grep -q 'panicked' "$DIR/logs/ordinal.log"; then fail "ordinal log has a panic"; grep -m3 panicked "$DIR/logs/ordinal.log"; fi
 
 rss() { awk '/^VmRSS/ {printf "%d", $2/1024}' "/proc/$1/status" 2>/dev/null; }
