@@ -13,6 +13,7 @@
 //! stays 503 until the real sync.
 
 pub mod fast;
+pub mod metrics;
 pub mod slim;
 pub mod writer;
 
@@ -137,7 +138,7 @@ impl Backoff {
 type Sender = mpsc::Sender<(StreamId, Change)>;
 
 /// Runs one watch stream forever, sending its events to the writer.
-async fn watch<K>(api: Api<K>, config: watcher::Config, id: StreamId, slim: fn(&mut K), wrap: fn(K) -> Object, tx: Sender)
+async fn watch<K>(api: Api<K>, config: watcher::Config, id: StreamId, kind: Kind, slim: fn(&mut K), wrap: fn(K) -> Object, tx: Sender)
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
@@ -149,6 +150,7 @@ where
             Ok(watcher::Event::Init) => Change::Init,
             Ok(ev) => {
                 backoff.reset();
+                metrics::METRICS.event(kind);
                 if let Some((since, _, failures)) = failing.take() {
                     tracing::info!(down_for_ms = since.elapsed().as_millis() as u64, failures, "watch recovered");
                 }
@@ -162,6 +164,7 @@ where
             }
             Err(e) => {
                 // Keep serving the last view; the watcher retries (relisting after a 410).
+                metrics::METRICS.error(kind);
                 let now = Instant::now();
                 match &mut failing {
                     None => {
@@ -202,6 +205,7 @@ where
 /// Starts every watch stream and runs the writer until `shutdown` resolves.
 pub async fn run(opts: KubeOptions, client: Client, cache: Cache, shutdown: impl std::future::Future<Output = ()>) -> Result<(), KubeError> {
     let specs = streams(&opts);
+    metrics::METRICS.enable();
     let (tx, mut rx) = mpsc::channel::<(StreamId, Change)>(4096);
     let mut watchers = tokio::task::JoinSet::new();
     let labels = opts.labels.as_deref().filter(|l| !l.is_empty());
@@ -215,7 +219,7 @@ pub async fn run(opts: KubeOptions, client: Client, cache: Cache, shutdown: impl
                 if let Some(l) = labels {
                     cfg = cfg.labels(l);
                 }
-                watchers.spawn(watch::<Service>(api(&client, ns), cfg, id, slim::service, Object::Service, tx).instrument(span));
+                watchers.spawn(watch::<Service>(api(&client, ns), cfg, id, spec.kind, slim::service, Object::Service, tx).instrument(span));
             }
             Kind::EndpointSlice => {
                 let sel = match labels {
@@ -223,15 +227,15 @@ pub async fn run(opts: KubeOptions, client: Client, cache: Cache, shutdown: impl
                     None => SERVICE_NAME_LABEL.to_string(),
                 };
                 let cfg = watcher::Config::default().labels(&sel);
-                watchers.spawn(watch::<EndpointSlice>(api(&client, ns), cfg, id, slim::endpoint_slice, Object::EndpointSlice, tx).instrument(span));
+                watchers.spawn(watch::<EndpointSlice>(api(&client, ns), cfg, id, spec.kind, slim::endpoint_slice, Object::EndpointSlice, tx).instrument(span));
             }
             Kind::Pod => {
                 let cfg = watcher::Config::default().fields(POD_FIELDS);
-                watchers.spawn(watch::<Pod>(api(&client, ns), cfg, id, slim::pod, Object::Pod, tx).instrument(span));
+                watchers.spawn(watch::<Pod>(api(&client, ns), cfg, id, spec.kind, slim::pod, Object::Pod, tx).instrument(span));
             }
             Kind::Namespace => {
                 let api: Api<Namespace> = Api::all(client.clone());
-                watchers.spawn(watch::<Namespace>(api, watcher::Config::default(), id, slim::namespace, Object::Namespace, tx).instrument(span));
+                watchers.spawn(watch::<Namespace>(api, watcher::Config::default(), id, spec.kind, slim::namespace, Object::Namespace, tx).instrument(span));
             }
             Kind::Endpoints => {}
         }

@@ -18,9 +18,11 @@
 //! readiness taken from the pods, plus provisional endpoints for ready pods the
 //! EndpointSlice controller has not added yet.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::Ordering;
 
 use super::fast::FastPath;
+use super::metrics::{METRICS, ServiceKindLabel};
 use crate::cache::{Cache, Kind, Object};
 use crate::cluster::ObjectKey;
 
@@ -82,6 +84,8 @@ pub struct Writer {
     synced: bool,
     /// The fast readiness path, when Pods are watched.
     fast: Option<FastPath>,
+    /// Each Service's kind, for the programming-latency metric's label.
+    svc_kinds: HashMap<ObjectKey, ServiceKindLabel>,
 }
 
 impl Writer {
@@ -103,7 +107,7 @@ impl Writer {
             let _ = cache.upsert(&obj);
         }
         let fast = specs.iter().any(|s| s.kind == Kind::Pod).then(FastPath::default);
-        Writer { cache, streams, synced: specs.is_empty(), fast }
+        Writer { cache, streams, synced: specs.is_empty(), fast, svc_kinds: HashMap::new() }
     }
 
     /// The fast readiness path's state, if enabled.
@@ -166,6 +170,7 @@ impl Writer {
             return Applied::default();
         };
         let (kind, namespace) = (stream.kind, stream.namespace.clone());
+        self.observe(kind, namespace.as_deref(), id, &change);
         let (change, affected) = self.fast_in(kind, namespace.as_deref(), change);
         let relist_done = matches!(change, Change::InitDone);
         let mut out = self.apply_to_cache(id, change);
@@ -176,8 +181,46 @@ impl Writer {
             for svc in &resync {
                 fast.sync(&mut self.cache, svc);
             }
+            METRICS.overrides.store(fast.overrides, Ordering::Relaxed);
+            METRICS.provisional.store(fast.provisional_published, Ordering::Relaxed);
+        }
+        if out.relisted {
+            METRICS.relist(kind);
         }
         out
+    }
+
+    /// Metrics bookkeeping: Service kinds, and the DNS programming latency of slice changes.
+    fn observe(&mut self, kind: Kind, namespace: Option<&str>, id: StreamId, change: &Change) {
+        match (kind, change) {
+            (Kind::Service, Change::Apply(Object::Service(s))) => {
+                if let Some(key) = Object::Service(s.clone()).key() {
+                    self.svc_kinds.insert(key, service_kind(s));
+                }
+            }
+            (Kind::Service, Change::Delete(obj)) => {
+                if let Some(key) = obj.key() {
+                    self.svc_kinds.remove(&key);
+                }
+            }
+            (Kind::Service, Change::InitDone) => {
+                self.svc_kinds.retain(|k, _| namespace.is_some_and(|ns| k.namespace != ns));
+                for obj in self.streams[id].buffer.iter().flatten() {
+                    if let (Object::Service(s), Some(key)) = (obj, obj.key()) {
+                        self.svc_kinds.insert(key, service_kind(s));
+                    }
+                }
+            }
+            (Kind::EndpointSlice, Change::Apply(Object::EndpointSlice(s))) => {
+                let trigger = s.metadata.annotations.as_ref().and_then(|a| a.get(super::slim::TRIGGER_TIME));
+                let Some(t) = trigger.and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok()) else { return };
+                let svc = s.metadata.labels.as_ref().and_then(|l| l.get(crate::cluster::SERVICE_NAME_LABEL));
+                let Some(label) = svc.and_then(|n| self.svc_kinds.get(&ObjectKey::new(s.metadata.namespace.as_deref(), n))) else { return };
+                let secs = k8s_openapi::jiff::Timestamp::now().duration_since(t).as_secs_f64();
+                METRICS.programming(*label, secs);
+            }
+            _ => {}
+        }
     }
 
     fn apply_to_cache(&mut self, id: StreamId, change: Change) -> Applied {
@@ -252,6 +295,17 @@ impl Writer {
             }
         }
         out
+    }
+}
+
+fn service_kind(s: &k8s_openapi::api::core::v1::Service) -> ServiceKindLabel {
+    let spec = s.spec.as_ref();
+    let headless = spec.and_then(|sp| sp.cluster_ip.as_deref()) == Some("None");
+    let selector = spec.and_then(|sp| sp.selector.as_ref()).is_some_and(|m| !m.is_empty());
+    match (headless, selector) {
+        (false, _) => ServiceKindLabel::ClusterIp,
+        (true, true) => ServiceKindLabel::HeadlessWithSelector,
+        (true, false) => ServiceKindLabel::HeadlessWithoutSelector,
     }
 }
 
