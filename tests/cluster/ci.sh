@@ -39,4 +39,7 @@ T3=$(date +%s)
 echo "ci: fault test: kube-apiserver and etcd restarted under ordinal"
 ORDINAL_CLUSTER_SKIP_BUILD=1 "$HERE/fault.sh"
 T4=$(date +%s)
-echo "ci: cluster harness passed: build-or-reuse $((T1 - T0))s, smoke $((T2 - T1))s, diff $((T3 - T2))s, fault $((T4 - T3))s, total $((T4 - T0))s"
+echo "ci: deploy/ manifests against the API server (dry-run + RBAC in practice)"
+ORDINAL_CLUSTER_SKIP_BUILD=1 "$HERE/deploy.sh"
+T5=$(date +%s)
+echo "ci: cluster harness passed: build-or-reuse $((T1 - T0))s, smoke $((T2 - T1))s, diff $((T3 - T2))s, fault $((T4 - T3))s, deploy $((T5 - T4))s, total $((T5 - T0))s"
