@@ -34,10 +34,76 @@ use crate::cluster::{ObjectKey, SERVICE_NAME_LABEL, endpointslice, is_pod_ready}
 /// are `<service>-<random>`; a `.` after this prefix keeps them apart anyway).
 pub const PROVISIONAL_PREFIX: &str = "ordinal-provisional.";
 
+/// What the fast path keeps of a pod: a few hundred bytes, where a `k8s_openapi`
+/// `Pod` is kilobytes even when slimmed (every optional field of its spec and status
+/// is inline). Rebuilt into a `Pod` only for provisional endpoints.
 struct PodState {
-    pod: Pod,
+    labels: std::collections::BTreeMap<String, String>,
+    ips: Vec<String>,
+    ready: bool,
+    terminating: bool,
     /// Deleted (or terminal), kept while a slice still references it.
     gone: bool,
+    hostname: Option<String>,
+    subdomain: Option<String>,
+    /// Named container ports (for named targetPorts): (name, port, protocol).
+    ports: Vec<(String, i32, Option<String>)>,
+}
+
+impl PodState {
+    fn from_pod(pod: &Pod) -> PodState {
+        let spec = pod.spec.as_ref();
+        PodState {
+            labels: pod.metadata.labels.clone().unwrap_or_default(),
+            ips: pod_ips(pod).into_iter().map(str::to_string).collect(),
+            ready: is_pod_ready(pod),
+            terminating: pod.metadata.deletion_timestamp.is_some(),
+            gone: terminal(pod),
+            hostname: spec.and_then(|s| s.hostname.clone()),
+            subdomain: spec.and_then(|s| s.subdomain.clone()),
+            ports: spec
+                .into_iter()
+                .flat_map(|s| s.containers.iter())
+                .flat_map(|c| c.ports.iter().flatten())
+                .filter_map(|p| Some((p.name.clone()?, p.container_port, p.protocol.clone())))
+                .collect(),
+        }
+    }
+
+    /// The `Pod` the EndpointSlice rules read (for [`endpointslice::slices_for`]).
+    fn to_pod(&self, key: &ObjectKey) -> Pod {
+        use k8s_openapi::api::core::v1::{Container, ContainerPort, PodCondition, PodIP, PodSpec, PodStatus};
+        let ports: Vec<ContainerPort> = self
+            .ports
+            .iter()
+            .map(|(n, p, proto)| ContainerPort { name: Some(n.clone()), container_port: *p, protocol: proto.clone(), ..Default::default() })
+            .collect();
+        Pod {
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some(key.name.clone()),
+                namespace: Some(key.namespace.clone()),
+                labels: Some(self.labels.clone()),
+                ..Default::default()
+            },
+            spec: Some(PodSpec {
+                hostname: self.hostname.clone(),
+                subdomain: self.subdomain.clone(),
+                containers: vec![Container { name: "c".into(), ports: (!ports.is_empty()).then_some(ports), ..Default::default() }],
+                ..Default::default()
+            }),
+            status: Some(PodStatus {
+                phase: Some("Running".into()),
+                pod_ip: self.ips.first().cloned(),
+                pod_ips: Some(self.ips.iter().map(|ip| PodIP { ip: ip.clone() }).collect()),
+                conditions: Some(vec![PodCondition {
+                    type_: "Ready".into(),
+                    status: if self.ready { "True" } else { "False" }.into(),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+        }
+    }
 }
 
 /// The fast path's slim indices. See the module docs.
@@ -102,9 +168,8 @@ impl FastPath {
             let Some(r) = ep.target_ref.as_ref().filter(|r| r.kind.as_deref() == Some("Pod")) else { continue };
             let Some(name) = r.name.as_deref() else { continue };
             let Some(state) = self.pods.get(&ObjectKey::new(slice.metadata.namespace.as_deref(), name)) else { continue };
-            let ips = pod_ips(&state.pod);
-            let same_pod = !state.gone && ep.addresses.iter().all(|a| ips.contains(&a.as_str()));
-            let ready = same_pod && (pnr || (is_pod_ready(&state.pod) && state.pod.metadata.deletion_timestamp.is_none()));
+            let same_pod = !state.gone && ep.addresses.iter().all(|a| state.ips.contains(a));
+            let ready = same_pod && (pnr || (state.ready && !state.terminating));
             let conditions = ep.conditions.get_or_insert_with(Default::default);
             if conditions.ready.unwrap_or(true) != ready {
                 self.overrides += 1;
@@ -172,18 +237,18 @@ impl FastPath {
     pub fn put_pod(&mut self, pod: &Pod) -> Vec<ObjectKey> {
         let Some(key) = key_of(&pod.metadata) else { return Vec::new() };
         let old = self.pods.remove(&key);
-        let gone = terminal(pod);
-        let mut affected = self.services_of(&key, old.as_ref().map(|o| &o.pod));
-        affected.extend(self.services_of(&key, Some(pod)));
+        let new = PodState::from_pod(pod);
+        let mut affected = self.services_of(&key, old.as_ref().map(|o| &o.labels));
+        affected.extend(self.services_of(&key, Some(&new.labels)));
         self.pods_in_ns.entry(key.namespace.clone()).or_default().insert(key.clone());
-        self.pods.insert(key, PodState { pod: pod.clone(), gone });
+        self.pods.insert(key, new);
         affected
     }
 
     /// A pod was deleted; returns the services to sync.
     pub fn remove_pod(&mut self, key: &ObjectKey) -> Vec<ObjectKey> {
         let Some(mut state) = self.pods.remove(key) else { return Vec::new() };
-        let affected = self.services_of(key, Some(&state.pod));
+        let affected = self.services_of(key, Some(&state.labels));
         if let Some(set) = self.pods_in_ns.get_mut(&key.namespace) {
             set.remove(key);
         }
@@ -243,7 +308,7 @@ impl FastPath {
     }
 
     /// Services a pod matters to: those whose selector matches it, and those whose slices reference it.
-    fn services_of(&self, key: &ObjectKey, pod: Option<&Pod>) -> Vec<ObjectKey> {
+    fn services_of(&self, key: &ObjectKey, labels: Option<&std::collections::BTreeMap<String, String>>) -> Vec<ObjectKey> {
         let mut out: Vec<ObjectKey> = self
             .pod_refs
             .get(key)
@@ -251,13 +316,13 @@ impl FastPath {
             .flatten()
             .filter_map(|s| self.slices.get(s).and_then(slice_service))
             .collect();
-        if let Some(pod) = pod {
+        if let Some(labels) = labels {
             for (skey, svc) in &self.services {
                 if skey.namespace != key.namespace {
                     continue;
                 }
                 let sel = svc.spec.as_ref().and_then(|s| s.selector.as_ref()).filter(|s| !s.is_empty());
-                if sel.is_some_and(|sel| endpointslice::selector_matches(sel, pod.metadata.labels.as_ref())) {
+                if sel.is_some_and(|sel| endpointslice::selector_matches(sel, Some(labels))) {
                     out.push(skey.clone());
                 }
             }
@@ -282,25 +347,22 @@ impl FastPath {
             .filter_map(|k| self.slices.get(k))
             .flat_map(|s| s.endpoints.iter().flat_map(|e| e.addresses.iter().map(String::as_str)))
             .collect();
-        let pods: Vec<&Pod> = self
+        let pods: Vec<Pod> = self
             .pods_in_ns
             .get(&key.namespace)
             .into_iter()
             .flatten()
-            .filter_map(|k| self.pods.get(k))
-            .filter(|p| !p.gone)
-            .map(|p| &p.pod)
-            .filter(|p| endpointslice::selector_matches(sel, p.metadata.labels.as_ref()))
-            .filter(|p| p.metadata.deletion_timestamp.is_none() && !terminal(p) && (pnr || is_pod_ready(p)))
-            .filter(|p| {
-                let ips = pod_ips(p);
-                !ips.is_empty() && !ips.iter().any(|ip| known.contains(ip))
-            })
+            .filter_map(|k| Some((k, self.pods.get(k)?)))
+            .filter(|(_, p)| !p.gone && !p.terminating && (pnr || p.ready))
+            .filter(|(_, p)| endpointslice::selector_matches(sel, Some(&p.labels)))
+            .filter(|(_, p)| !p.ips.is_empty() && !p.ips.iter().any(|ip| known.contains(ip.as_str())))
+            .map(|(k, p)| p.to_pod(k))
             .collect();
         if pods.is_empty() {
             return Vec::new();
         }
-        let mut slices = endpointslice::slices_for(svc, &pods);
+        let refs: Vec<&Pod> = pods.iter().collect();
+        let mut slices = endpointslice::slices_for(svc, &refs);
         for (i, s) in slices.iter_mut().enumerate() {
             s.metadata.name = Some(format!("{PROVISIONAL_PREFIX}{}.{i}", key.name));
             s.metadata.namespace = Some(key.namespace.clone());

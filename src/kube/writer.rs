@@ -117,7 +117,7 @@ impl Writer {
 
     /// Routes a change through the fast path: records the object, swaps a slice for
     /// its effective version, and returns the services to re-sync afterwards.
-    fn fast_in(&mut self, kind: Kind, namespace: Option<&str>, change: Change) -> (Change, Vec<ObjectKey>) {
+    fn fast_in(&mut self, change: Change) -> (Change, Vec<ObjectKey>) {
         let Some(fast) = &mut self.fast else { return (change, Vec::new()) };
         match change {
             Change::Apply(obj) => {
@@ -141,10 +141,8 @@ impl Writer {
                 };
                 (Change::Delete(obj), affected)
             }
-            other => {
-                let _ = (kind, namespace);
-                (other, Vec::new())
-            }
+            // relists are handled at InitDone, where the whole list is known
+            other => (other, Vec::new()),
         }
     }
 
@@ -171,7 +169,7 @@ impl Writer {
         };
         let (kind, namespace) = (stream.kind, stream.namespace.clone());
         self.observe(kind, namespace.as_deref(), id, &change);
-        let (change, affected) = self.fast_in(kind, namespace.as_deref(), change);
+        let (change, affected) = self.fast_in(change);
         let relist_done = matches!(change, Change::InitDone);
         let mut out = self.apply_to_cache(id, change);
         if let Some(fast) = &mut self.fast {
