@@ -37,7 +37,7 @@ pub const PROVISIONAL_PREFIX: &str = "ordinal-provisional.";
 /// What the fast path keeps of a pod: a few hundred bytes, where a `k8s_openapi`
 /// `Pod` is kilobytes even when slimmed (every optional field of its spec and status
 /// is inline). Rebuilt into a `Pod` only for provisional endpoints.
-struct PodState {
+pub(crate) struct PodState {
     labels: std::collections::BTreeMap<String, String>,
     ips: Vec<String>,
     ready: bool,
@@ -51,7 +51,8 @@ struct PodState {
 }
 
 impl PodState {
-    fn from_pod(pod: &Pod) -> PodState {
+    /// The compact form of a (slimmed) pod.
+    pub(crate) fn from_pod(pod: &Pod) -> PodState {
         let spec = pod.spec.as_ref();
         PodState {
             labels: pod.metadata.labels.clone().unwrap_or_default(),
@@ -71,7 +72,8 @@ impl PodState {
     }
 
     /// The `Pod` the EndpointSlice rules read (for [`endpointslice::slices_for`]).
-    fn to_pod(&self, key: &ObjectKey) -> Pod {
+    /// Back to a `Pod` with everything DNS and the EndpointSlice rules read.
+    pub(crate) fn to_pod(&self, key: &ObjectKey) -> Pod {
         use k8s_openapi::api::core::v1::{Container, ContainerPort, PodCondition, PodIP, PodSpec, PodStatus};
         let ports: Vec<ContainerPort> = self
             .ports
@@ -83,6 +85,9 @@ impl PodState {
                 name: Some(key.name.clone()),
                 namespace: Some(key.namespace.clone()),
                 labels: Some(self.labels.clone()),
+                deletion_timestamp: self
+                    .terminating
+                    .then(|| k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)),
                 ..Default::default()
             },
             spec: Some(PodSpec {
@@ -92,7 +97,7 @@ impl PodState {
                 ..Default::default()
             }),
             status: Some(PodStatus {
-                phase: Some("Running".into()),
+                phase: Some(if self.gone { "Failed" } else { "Running" }.into()),
                 pod_ip: self.ips.first().cloned(),
                 pod_ips: Some(self.ips.iter().map(|ip| PodIP { ip: ip.clone() }).collect()),
                 conditions: Some(vec![PodCondition {
@@ -257,6 +262,17 @@ impl FastPath {
             self.pods.insert(key.clone(), state);
         }
         affected
+    }
+
+    /// Forgets the pods of `namespace` (None: all) that a relist no longer holds.
+    pub fn remove_stale_pods(&mut self, namespace: Option<&str>, fresh: &HashSet<ObjectKey>) -> Vec<ObjectKey> {
+        let stale: Vec<ObjectKey> = self
+            .pods
+            .iter()
+            .filter(|(k, p)| namespace.is_none_or(|ns| k.namespace == ns) && !p.gone && !fresh.contains(*k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        stale.iter().flat_map(|k| self.remove_pod(k)).collect()
     }
 
     /// Replaces every object of `kind` in `namespace` (None: all) with `objects`

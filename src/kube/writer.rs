@@ -21,7 +21,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::Ordering;
 
-use super::fast::FastPath;
+use super::fast::{FastPath, PodState};
 use super::metrics::{METRICS, ServiceKindLabel};
 use crate::cache::{Cache, Kind, Object};
 use crate::cluster::ObjectKey;
@@ -58,6 +58,9 @@ struct Stream {
     namespace: Option<String>,
     /// Objects of a relist in progress.
     buffer: Option<Vec<Object>>,
+    /// Pods of a relist in progress, compact (a slimmed `Pod` is still kilobytes inline,
+    /// and a relist of 10,000 would double the memory for a moment).
+    pod_buffer: Option<Vec<(ObjectKey, PodState)>>,
     /// Whether the first list completed.
     listed: bool,
     /// Keys this stream delivered, when it shares its kind with other streams.
@@ -95,8 +98,17 @@ impl Writer {
         let streams = specs
             .iter()
             .map(|s| {
-                let shared = specs.iter().filter(|o| o.kind == s.kind).count() > 1;
-                Stream { kind: s.kind, namespace: s.namespace.clone(), buffer: None, listed: false, owned: shared.then(HashSet::new), relists: 0 }
+                // Pod relists go through the compact buffer and per-key removal.
+                let owned = s.kind == Kind::Pod || specs.iter().filter(|o| o.kind == s.kind).count() > 1;
+                Stream {
+                    kind: s.kind,
+                    namespace: s.namespace.clone(),
+                    buffer: None,
+                    pod_buffer: None,
+                    listed: false,
+                    owned: owned.then(HashSet::new),
+                    relists: 0,
+                }
             })
             .collect();
         for ns in namespaces {
@@ -221,12 +233,36 @@ impl Writer {
         }
     }
 
+    /// Bookkeeping at the end of a (re)list of stream `id`.
+    fn list_done(&mut self, id: StreamId) -> Applied {
+        let mut out = Applied { dirty: true, ..Applied::default() };
+        let stream = &mut self.streams[id];
+        if stream.listed {
+            stream.relists += 1;
+            out.relisted = true;
+        }
+        stream.listed = true;
+        if !self.synced && self.streams.iter().all(|s| s.listed) {
+            self.synced = true;
+            out.synced_now = true;
+            self.cache.mark_synced();
+        }
+        out
+    }
+
     fn apply_to_cache(&mut self, id: StreamId, change: Change) -> Applied {
         let mut out = Applied::default();
         let Some(stream) = self.streams.get_mut(id) else { return out };
         let kind = stream.kind;
         match change {
+            Change::Init if kind == Kind::Pod => stream.pod_buffer = Some(Vec::new()),
             Change::Init => stream.buffer = Some(Vec::new()),
+            Change::InitApply(Object::Pod(pod)) if stream.pod_buffer.is_some() => {
+                let key = pod.metadata.name.as_deref().map(|n| ObjectKey::new(pod.metadata.namespace.as_deref(), n));
+                if let (Some(buf), Some(key)) = (&mut stream.pod_buffer, key) {
+                    buf.push((key, PodState::from_pod(&pod)));
+                }
+            }
             Change::InitApply(obj) => match &mut stream.buffer {
                 Some(buf) => buf.push(obj),
                 None => {
@@ -234,6 +270,29 @@ impl Writer {
                     out.dirty = upsert(&mut self.cache, stream, &obj);
                 }
             },
+            Change::InitDone if stream.pod_buffer.is_some() => {
+                // Pods one at a time: rebuilt from the compact form, recorded, dropped.
+                let pods = stream.pod_buffer.take().unwrap_or_default();
+                let fresh: HashSet<ObjectKey> = pods.iter().map(|(k, _)| k.clone()).collect();
+                if let Some(fast) = &mut self.fast {
+                    fast.remove_stale_pods(stream.namespace.as_deref(), &fresh);
+                }
+                let owned = stream.owned.get_or_insert_with(HashSet::new);
+                for gone in owned.difference(&fresh) {
+                    self.cache.remove(kind, gone);
+                }
+                for (key, state) in pods {
+                    let pod = state.to_pod(&key);
+                    if let Some(fast) = &mut self.fast {
+                        fast.put_pod(&pod);
+                    }
+                    if let Err(err) = self.cache.upsert(&Object::Pod(pod)) {
+                        tracing::warn!(?kind, object = %key, error = %err, "object skipped");
+                    }
+                }
+                *owned = fresh;
+                out = self.list_done(id);
+            }
             Change::InitDone => {
                 let mut objects = stream.buffer.take().unwrap_or_default();
                 if let Some(fast) = &mut self.fast {
@@ -269,17 +328,7 @@ impl Writer {
                         *owned = fresh;
                     }
                 }
-                out.dirty = true;
-                if stream.listed {
-                    stream.relists += 1;
-                    out.relisted = true;
-                }
-                stream.listed = true;
-                if !self.synced && self.streams.iter().all(|s| s.listed) {
-                    self.synced = true;
-                    out.synced_now = true;
-                    self.cache.mark_synced();
-                }
+                out = self.list_done(id);
             }
             Change::Apply(obj) => out.dirty = upsert(&mut self.cache, stream, &obj),
             Change::Delete(obj) => {
@@ -579,5 +628,28 @@ mod tests {
         w.cache().flush();
         assert!(answers(&zone, "web-0.web.a.svc.cluster.local"), "provisional survives the slice relist");
         assert!(answers(&zone, "web-1.web.a.svc.cluster.local"));
+    }
+
+    #[test]
+    fn pod_relist_is_compact_and_drops_pods_deleted_in_the_gap() {
+        let (mut w, zone) = fast_writer();
+        w.apply(0, Change::Apply(headless("a", "web", false)));
+        for (n, ip) in [("web-0", "10.1.0.1"), ("web-1", "10.1.0.2")] {
+            w.apply(2, Change::Apply(pod("a", n, "web", Some(ip), true, false)));
+        }
+        w.apply(1, Change::Apply(slice("a", "web-x", "web", &[("web-0", "10.1.0.1", true), ("web-1", "10.1.0.2", true)])));
+        w.cache().flush();
+        assert!(answers(&zone, "web-0.web.a.svc.cluster.local"));
+        assert_eq!(w.cache().counts().pods, 2);
+        // web-0 deleted while the watch was down; web-1 turned not ready
+        w.apply(2, Change::Init);
+        w.apply(2, Change::InitApply(pod("a", "web-1", "web", Some("10.1.0.2"), false, false)));
+        w.cache().flush();
+        assert!(answers(&zone, "web-0.web.a.svc.cluster.local"), "old view until the relist completes");
+        assert!(w.apply(2, Change::InitDone).relisted);
+        w.cache().flush();
+        assert_eq!(w.cache().counts().pods, 1);
+        assert!(!answers(&zone, "web-0.web.a.svc.cluster.local"), "pod gone: its stale endpoint is out");
+        assert!(!answers(&zone, "web-1.web.a.svc.cluster.local"), "not ready after the relist");
     }
 }
