@@ -37,7 +37,7 @@ pub fn router(state: AdminState) -> Router {
 }
 
 async fn ready(State(s): State<AdminState>) -> impl IntoResponse {
-    if s.zone.is_synced() {
+    if s.zone.is_ready() {
         (StatusCode::OK, "ready\n")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "cache not synced yet\n")
@@ -59,6 +59,7 @@ async fn metrics(State(s): State<AdminState>) -> impl IntoResponse {
     let _ = writeln!(out, "ordinal_cache_synced {}", u8::from(s.zone.is_synced()));
     out.push_str("# HELP ordinal_zone_serial The SOA serial (unix time of the last change).\n# TYPE ordinal_zone_serial gauge\n");
     let _ = writeln!(out, "ordinal_zone_serial {}", s.zone.serial.load(Relaxed));
+    crate::kube::metrics::METRICS.render(&mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
 }
 

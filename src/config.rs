@@ -16,7 +16,8 @@ use crate::cluster::ObjectKey;
 #[command(name = "ordinal", version, about, long_about = None)]
 pub struct Cli {
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `ordinal=debug`.
-    #[arg(long, global = true, env = "ORDINAL_LOG", default_value = "info")]
+    /// (kube's per-request error log is off by default: the watch loop logs each outage once, with context.)
+    #[arg(long, global = true, env = "ORDINAL_LOG", default_value = "info,kube_client::client::builder=off")]
     pub log: String,
     /// What to do.
     #[command(subcommand)]
@@ -114,6 +115,53 @@ pub struct ServeArgs {
     /// Zone flags.
     #[command(flatten)]
     pub zone: ZoneArgs,
+    /// Cluster mode (watch a Kubernetes API server).
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+/// Cluster mode: serve from a Kubernetes API server's watch streams instead of files.
+#[derive(Debug, Clone, Args)]
+pub struct KubeArgs {
+    /// Watch the API server of this kubeconfig file (its current context).
+    #[arg(long, conflicts_with_all = ["in_cluster", "manifests"])]
+    pub kubeconfig: Option<PathBuf>,
+    /// Watch the API server this pod runs in (ServiceAccount token and CA).
+    #[arg(long, conflicts_with = "manifests")]
+    pub in_cluster: bool,
+    /// Watch only these namespaces (comma-separated; default all). A sidecar scoped to its
+    /// own namespace needs only a namespaced Role.
+    #[arg(long, value_delimiter = ',', value_parser = parse_namespace)]
+    pub namespaces: Vec<String>,
+    /// Serve only Services (and their EndpointSlices) matching this label selector.
+    #[arg(long)]
+    pub labels: Option<String>,
+    /// Before the first complete view, would-be NXDOMAIN answers are SERVFAIL; after this
+    /// long (seconds) answer from what is cached anyway (CoreDNS: 5s). `/ready` waits for the sync.
+    #[arg(long, default_value = "5", value_parser = parse_seconds)]
+    pub startup_timeout: std::time::Duration,
+}
+
+impl KubeArgs {
+    /// Whether cluster mode is selected.
+    pub fn enabled(&self) -> bool {
+        self.kubeconfig.is_some() || self.in_cluster
+    }
+}
+
+fn parse_namespace(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty() && s.len() <= 63 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-') && !s.ends_with('-');
+    if ok { Ok(s.to_string()) } else { Err(format!("{s:?} is not a namespace name (RFC 1123 label, e.g. kube-system)")) }
+}
+
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.strip_suffix('s').unwrap_or(s);
+    t.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0 && *v <= 3600.0)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| format!("{s:?} is not a number of seconds between 0 and 3600 (e.g. 5 or 2.5s)"))
 }
 
 impl ServeArgs {

@@ -31,6 +31,7 @@ pub mod ctl;
 pub mod dns;
 pub mod embedded;
 pub mod export;
+pub mod kube;
 pub mod manifest;
 pub mod metrics;
 pub mod run;

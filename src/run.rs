@@ -41,6 +41,9 @@ pub enum RunError {
     /// The embedded cluster's store.
     #[error(transparent)]
     Store(#[from] crate::embedded::store::StoreError),
+    /// The API-server source could not start.
+    #[error(transparent)]
+    Kube(#[from] crate::kube::KubeError),
     /// A task died.
     #[error("{0}")]
     Task(String),
@@ -58,6 +61,20 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     on_bound: impl FnOnce(Vec<std::net::SocketAddr>, std::net::SocketAddr),
 ) -> Result<(), RunError> {
+    // Cluster mode: build the client first so a bad kubeconfig fails before anything binds.
+    let kube = match args.kube.enabled() {
+        true => {
+            let opts = crate::kube::KubeOptions {
+                kubeconfig: args.kube.kubeconfig.clone(),
+                namespaces: args.kube.namespaces.clone(),
+                labels: args.kube.labels.clone(),
+                startup_timeout: args.kube.startup_timeout,
+            };
+            let client = crate::kube::client(&opts).await?;
+            Some((opts, client))
+        }
+        false => None,
+    };
     let workers = args.udp_workers.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
     let (cache, zone) = Cache::new(args.zone.zone_config(local_ips(&args)));
     let bound = Bound::bind(&args.listen, workers)?;
@@ -80,7 +97,14 @@ pub async fn serve(
     };
     let mut tasks = tokio::task::JoinSet::new();
     let mut app = crate::admin::router(crate::admin::AdminState { zone: Arc::clone(&zone), metrics });
-    if args.replay {
+    if let Some((opts, client)) = kube {
+        // Cluster mode: watch a real API server (--kubeconfig / --in-cluster).
+        let source_stop = stopped();
+        tasks.spawn(
+            async move { crate::kube::run(opts, client, cache, source_stop).await.map_err(RunError::from) }
+                .instrument(tracing::info_span!("source", kind = "kube")),
+        );
+    } else if args.replay {
         let source = ManifestSource::new(args.zone.manifests.clone());
         if source.roots().is_empty() {
             tracing::warn!("--replay without --manifests: serving an empty cluster zone");

@@ -158,6 +158,7 @@ impl Cache {
             soa: ArcSwap::from_pointee(SoaWire { cluster: Box::new([]), in_addr: Box::new([]), ip6: Box::new([]) }),
             serial: Default::default(),
             synced: Default::default(),
+            serving_unsynced: Default::default(),
             stats: Default::default(),
         });
         let mut cache = Cache {
@@ -189,6 +190,19 @@ impl Cache {
     /// Marks the first complete view as delivered: negative answers stop being SERVFAIL.
     pub fn mark_synced(&mut self) {
         self.flush();
+        self.zone.serving_unsynced.store(false, Ordering::Release);
+        self.zone.synced.store(true, Ordering::Release);
+    }
+
+    /// The startup timeout passed before the first complete view: answer from what
+    /// is cached (NXDOMAIN instead of SERVFAIL) while `/ready` stays unready until
+    /// [`Cache::mark_synced`].
+    pub fn serve_unsynced(&mut self) {
+        if self.zone.is_synced() {
+            return;
+        }
+        self.flush();
+        self.zone.serving_unsynced.store(true, Ordering::Release);
         self.zone.synced.store(true, Ordering::Release);
     }
 
@@ -530,7 +544,8 @@ impl Cache {
             ip6: soa("ip6.arpa"),
         }));
         let ns_ips = self.ns_ips();
-        for (key, entry) in records::apex_names(&cfg.domain, serial, cfg.ttl, &ns_ips) {
+        let reverse = records::reverse_apex_names(serial, cfg.ttl);
+        for (key, entry) in records::apex_names(&cfg.domain, serial, cfg.ttl, &ns_ips).into_iter().chain(reverse) {
             self.zone.names.insert(key, Arc::new(entry));
         }
     }

@@ -335,6 +335,22 @@ pub fn apex_names(domain: &str, serial: u32, ttl: u32, ns_ips: &[IpAddr]) -> Vec
     out
 }
 
+/// The apexes of the reverse zones: `in-addr.arpa.` and `ip6.arpa.` hold their SOA,
+/// and `ns.dns.<reverse zone>` exists without addresses (NODATA), as CoreDNS
+/// answers when it serves those zones.
+pub fn reverse_apex_names(serial: u32, ttl: u32) -> Vec<(Box<[u8]>, NameEntry)> {
+    let mut out = Vec::new();
+    for zone in ["in-addr.arpa", "ip6.arpa"] {
+        let (Some(apex), Some(ns)) = (fqdn(zone), fqdn(&format!("ns.dns.{zone}"))) else { continue };
+        let mut b = EntryBuilder::new(apex);
+        let soa = soa_rr(zone, serial, ttl);
+        b.answer(soa.ttl, soa.data);
+        out.push(b.build());
+        out.push(EntryBuilder::new(ns).build());
+    }
+    out
+}
+
 /// The names a namespace makes exist: `<ns>.svc.<zone>` and `<ns>.pod.<zone>`
 /// (NODATA, checklist case 33).
 pub fn namespace_names(ns: &str, domain: &str) -> Vec<Box<[u8]>> {

@@ -85,6 +85,10 @@ pub struct Zone {
     /// True once the source delivered its first complete view (CoreDNS: before
     /// that, what would be NXDOMAIN is SERVFAIL).
     pub synced: AtomicBool,
+    /// True while negative answers are served although the first complete view
+    /// has not arrived (the source's startup timeout passed, CoreDNS style);
+    /// `/ready` stays 503 meanwhile.
+    pub serving_unsynced: AtomicBool,
     /// Object counts as of the last flush, for `/metrics`.
     pub stats: ZoneStats,
 }
@@ -107,6 +111,13 @@ impl Zone {
     #[inline]
     pub fn is_synced(&self) -> bool {
         self.synced.load(Ordering::Acquire)
+    }
+
+    /// Whether the first complete view has really arrived (not just the startup
+    /// timeout): what `/ready` reports.
+    #[inline]
+    pub fn is_ready(&self) -> bool {
+        self.is_synced() && !self.serving_unsynced.load(Ordering::Acquire)
     }
 
     /// Looks a lowercased wire name up.

@@ -285,6 +285,11 @@ fn pod_address(name: &[u8], apex: &[u8], zone: &Zone) -> Option<IpAddr> {
         return None;
     }
     let ip = parse_dashed_ip(ip_label)?;
+    // As CoreDNS: only in a namespace that exists (`<ns>.pod.<zone>` is published per namespace).
+    let parent = name.get(1 + usize::from(*name.first()?)..)?;
+    if zone.get(parent).is_none() {
+        return None;
+    }
     if zone.config.pods == PodsMode::Verified {
         let ns = std::str::from_utf8(ns).ok()?;
         return zone.pod_exists(ns, ip).then_some(ip);

@@ -3,7 +3,8 @@
 #   bash tests/cluster/ci.sh
 # Installs the Debian tools it needs (openssl, dnsutils, curl) if missing, builds the
 # control-plane binaries or reuses them from ${ORDINAL_CLUSTER_CACHE:-~/.cache/ordinal-cluster},
-# then runs smoke.sh (which always tears its cluster down). Prints timings; exits non-zero
+# then runs smoke.sh, diff.sh (ordinal vs CoreDNS) and fault.sh (API server/etcd restarts),
+# each of which always tears its cluster down. Prints timings; exits non-zero
 # when anything fails.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -32,4 +33,13 @@ T1=$(date +%s)
 echo "ci: smoke"
 ORDINAL_CLUSTER_SKIP_BUILD=1 "$HERE/smoke.sh"
 T2=$(date +%s)
-echo "ci: cluster harness passed: build-or-reuse $((T1 - T0))s, smoke $((T2 - T1))s, total $((T2 - T0))s"
+echo "ci: ordinal (cluster mode) vs CoreDNS: checklist + seeds + churn"
+ORDINAL_CLUSTER_SKIP_BUILD=1 "$HERE/diff.sh"
+T3=$(date +%s)
+echo "ci: fault test: kube-apiserver and etcd restarted under ordinal"
+ORDINAL_CLUSTER_SKIP_BUILD=1 "$HERE/fault.sh"
+T4=$(date +%s)
+echo "ci: deploy/ manifests against the API server (dry-run + RBAC in practice)"
+ORDINAL_CLUSTER_SKIP_BUILD=1 "$HERE/deploy.sh"
+T5=$(date +%s)
+echo "ci: cluster harness passed: build-or-reuse $((T1 - T0))s, smoke $((T2 - T1))s, diff $((T3 - T2))s, fault $((T4 - T3))s, deploy $((T5 - T4))s, total $((T5 - T0))s"

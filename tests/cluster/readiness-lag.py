@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time from a pod turning Ready (as the API server reports it) to DNS servers answering its name.
 
-    readiness-lag.py --namespace NS --statefulset STS --service SVC --samples N SERVER_IP:PORT...
+    readiness-lag.py --namespace NS --statefulset STS --service SVC --samples N [--flip] SERVER_IP:PORT...
 
 Scales the StatefulSet up by one N times. For each new pod it watches the pod through the API
 server (a watch stream, so the time is when the Ready=True + podIP event arrives here) and polls
@@ -26,10 +26,10 @@ import time
 import urllib.request
 
 
-def api(method, path, body=None, stream=False, timeout=30):
+def api(method, path, body=None, stream=False, timeout=30, ctype="application/merge-patch+json"):
     req = urllib.request.Request(os.environ["API_URL"] + path, method=method,
                                  headers={"Authorization": "Bearer " + os.environ["API_TOKEN"],
-                                          "Content-Type": "application/merge-patch+json",
+                                          "Content-Type": ctype,
                                           "Accept": "application/json"})
     ctx = ssl.create_default_context(cafile=os.environ["API_CA"])
     data = json.dumps(body).encode() if body is not None else None
@@ -138,6 +138,45 @@ def one_sample(args, servers, replicas, timeout):
     return pod, ready["ip"], lags
 
 
+def flip_sample(args, servers, pod, timeout=10):
+    """An existing pod's Ready condition False -> True (status patch, as a kubelet would write
+    it): time from sending the patch to each server answering the pod's name with its IP. Unlike
+    a scale-up, the pod is already in the service's EndpointSlice, so CoreDNS waits for the
+    EndpointSlice controller to flip the endpoint's ready condition."""
+    fqdn = f"{pod}.{args.service}.{args.namespace}.svc.cluster.local"
+    path = f"/api/v1/namespaces/{args.namespace}/pods/{pod}/status"
+    obj = api("GET", path)
+    ip = obj["status"]["podIP"]
+    idx = [c["type"] for c in obj["status"]["conditions"]].index("Ready")
+
+    def set_ready(v):
+        api("PATCH", path, [{"op": "replace", "path": f"/status/conditions/{idx}/status", "value": v}],
+            ctype="application/json-patch+json")
+
+    def answers(srv):
+        try:
+            return ip in dns_a(srv, fqdn)
+        except (socket.timeout, OSError):
+            return False
+
+    set_ready("False")
+    deadline = time.monotonic() + timeout
+    while any(answers(s) for s in servers):
+        if time.monotonic() > deadline:
+            sys.exit(f"readiness-lag: {fqdn} still answered {timeout}s after Ready=False")
+        time.sleep(0.01)
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    set_ready("True")
+    seen = {}
+    while len(seen) < len(servers) and time.monotonic() < t0 + timeout:
+        for srv in servers:
+            if srv not in seen and answers(srv):
+                seen[srv] = time.monotonic()
+        time.sleep(0.002)
+    return pod, ip, {s: (seen[s] - t0 if s in seen else None) for s in servers}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("servers", nargs="+")
@@ -146,6 +185,8 @@ def main():
     ap.add_argument("--service", default="nginx")
     ap.add_argument("--samples", type=int, default=5)
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--flip", action="store_true",
+                    help="flip <statefulset>-0's Ready condition False->True --samples times instead of scaling up")
     args = ap.parse_args()
     servers = [parse_server(s) for s in args.servers]
     sts = api("GET", f"/apis/apps/v1/namespaces/{args.namespace}/statefulsets/{args.statefulset}")
@@ -153,23 +194,29 @@ def main():
     results = {s: [] for s in servers}
     try:
         for i in range(args.samples):
-            pod, ip, lags = one_sample(args, servers, start_replicas + i, args.timeout)
+            if args.flip:
+                pod, ip, lags = flip_sample(args, servers, f"{args.statefulset}-0")
+            else:
+                pod, ip, lags = one_sample(args, servers, start_replicas + i, args.timeout)
             print(f"{pod} Ready ({ip}): " + ", ".join(
                 f"{h}:{p} {'%+.0f ms' % (l * 1000) if l is not None else 'no answer'}"
                 for (h, p), l in lags.items()))
             for s, l in lags.items():
                 results[s].append(l)
     finally:
-        api("PATCH", f"/apis/apps/v1/namespaces/{args.namespace}/statefulsets/{args.statefulset}",
-            {"spec": {"replicas": start_replicas}})
+        if not args.flip:
+            api("PATCH", f"/apis/apps/v1/namespaces/{args.namespace}/statefulsets/{args.statefulset}",
+                {"spec": {"replicas": start_replicas}})
     bad = 0
     for (h, p), ls in results.items():
         ok = [l * 1000 for l in ls if l is not None]
         missing = len(ls) - len(ok)
         bad += missing
         if ok:
+            srt = sorted(ok)
+            p99 = srt[min(len(srt) - 1, max(0, -(-99 * len(srt) // 100) - 1))]  # nearest rank
             print(f"readiness->DNS lag {h}:{p}: min {min(ok):.0f} ms, median {statistics.median(ok):.0f} ms, "
-                  f"max {max(ok):.0f} ms over {len(ok)} samples" + (f", {missing} never answered" if missing else ""))
+                  f"p99 {p99:.0f} ms, max {max(ok):.0f} ms over {len(ok)} samples" + (f", {missing} never answered" if missing else ""))
         else:
             print(f"readiness->DNS lag {h}:{p}: never answered")
     return 1 if bad else 0

@@ -265,7 +265,8 @@ fi
 # ordinal in cluster mode against this cluster; it runs with the cluster env exported
 # (KUBECONFIG, ORDINAL_DNS_PORT, ORDINAL_ADMIN_PORT, ...), must serve DNS on
 # 127.0.0.1:$ORDINAL_DNS_PORT, and is stopped with the cluster. Example, once cluster mode exists:
-#   ORDINAL_START_CMD='exec target/release/ordinal --kubeconfig "$KUBECONFIG" --listen 127.0.0.1:$ORDINAL_DNS_PORT'
+#   ORDINAL_START_CMD='exec target/debug/ordinal serve --kubeconfig "$KUBECONFIG" --listen 127.0.0.1:$ORDINAL_DNS_PORT --admin 127.0.0.1:$ORDINAL_ADMIN_PORT'
+# (tests/cluster/diff.sh runs the full differential test with ordinal; see README.md)
 CHURN_OTHERS=()
 if [ -n "${ORDINAL_START_CMD:-}" ]; then
   echo "== ordinal (127.0.0.1:$ORDINAL_DNS_PORT) vs CoreDNS (127.0.0.1:$COREDNS_PORT)"
