@@ -85,11 +85,11 @@ pub fn load_file(path: &Path) -> Result<Vec<Document>, Vec<ManifestError>> {
 /// error, an invalid object, a typed list whose items rely on the list's defaults —
 /// falls back to the whole-file path below, which produces every located message.
 pub fn load_str(file: &Path, text: &str) -> Result<Vec<Document>, Vec<ManifestError>> {
-    if !looks_like_json(text) {
-        if let Some(docs) = stream::load(file, text) {
-            log_warnings(&docs);
-            return Ok(docs);
-        }
+    if !looks_like_json(text)
+        && let Some(docs) = stream::load(file, text)
+    {
+        log_warnings(&docs);
+        return Ok(docs);
     }
     load_str_located(file, text)
 }
