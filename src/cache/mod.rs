@@ -361,8 +361,14 @@ impl Cache {
         self.dirty_ns.insert(ns.to_string());
     }
 
+    /// Only `pods verified` reads the (namespace, IP) index: other modes skip it
+    /// (about 250 bytes per pod). The mode is fixed for the life of a zone.
+    fn indexes_pod_ips(&self) -> bool {
+        self.zone.config.pods == PodsMode::Verified
+    }
+
     fn index_pod(&mut self, p: &Pod) {
-        if !p.active || p.terminating {
+        if !p.active || p.terminating || !self.indexes_pod_ips() {
             return;
         }
         for &ip in &p.ips {
@@ -375,7 +381,7 @@ impl Cache {
     }
 
     fn unindex_pod(&mut self, p: &Pod) {
-        if !p.active || p.terminating {
+        if !p.active || p.terminating || !self.indexes_pod_ips() {
             return;
         }
         for &ip in &p.ips {
