@@ -15,7 +15,7 @@ pub mod records;
 pub mod wire;
 pub mod zone;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -27,7 +27,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use crate::cluster::{ConvertError, EndpointSet, ObjectKey, Pod, Service, ServiceKind};
 use entry::NameEntry;
-use records::PtrPart;
+use records::{PtrPart, PtrParts};
 pub use zone::{PodsMode, SoaWire, Zone, ZoneConfig};
 
 /// A Kubernetes object the cache understands.
@@ -135,7 +135,7 @@ pub struct Cache {
     /// What each service last published.
     published: HashMap<ObjectKey, Published>,
     /// Reverse names → each service's contribution.
-    ptr_parts: HashMap<Box<[u8]>, BTreeMap<ObjectKey, PtrPart>>,
+    ptr_parts: HashMap<Box<[u8]>, PtrParts>,
     /// Services to rebuild at the next flush.
     dirty: BTreeSet<ObjectKey>,
     /// Reverse names to rebuild at the next flush.
@@ -375,8 +375,14 @@ impl Cache {
         self.dirty_ns.insert(ns.to_string());
     }
 
+    /// Only `pods verified` reads the (namespace, IP) index: other modes skip it
+    /// (about 250 bytes per pod). The mode is fixed for the life of a zone.
+    fn indexes_pod_ips(&self) -> bool {
+        self.zone.config.pods == PodsMode::Verified
+    }
+
     fn index_pod(&mut self, p: &Pod) {
-        if !p.active || p.terminating {
+        if !p.active || p.terminating || !self.indexes_pod_ips() {
             return;
         }
         for &ip in &p.ips {
@@ -389,7 +395,7 @@ impl Cache {
     }
 
     fn unindex_pod(&mut self, p: &Pod) {
-        if !p.active || p.terminating {
+        if !p.active || p.terminating || !self.indexes_pod_ips() {
             return;
         }
         for &ip in &p.ips {

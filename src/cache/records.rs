@@ -33,6 +33,49 @@ pub enum PtrPart {
     Endpoint(Vec<Box<[u8]>>),
 }
 
+/// The services contributing to one reverse name, sorted by service key. Nearly
+/// always exactly one, so a sorted `Vec`: a `BTreeMap` allocated a ~1 KB node per
+/// reverse name (10 MB for a 10,000-pod cluster).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PtrParts(Vec<(ObjectKey, PtrPart)>);
+
+impl PtrParts {
+    fn find(&self, key: &ObjectKey) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.cmp(key))
+    }
+
+    /// The part `key` contributes.
+    pub fn get_mut(&mut self, key: &ObjectKey) -> Option<&mut PtrPart> {
+        let i = self.find(key).ok()?;
+        Some(&mut self.0[i].1)
+    }
+
+    /// Sets the part `key` contributes.
+    pub fn insert(&mut self, key: ObjectKey, part: PtrPart) {
+        match self.find(&key) {
+            Ok(i) => self.0[i].1 = part,
+            Err(i) => self.0.insert(i, (key, part)),
+        }
+    }
+
+    /// Drops the part of `key`.
+    pub fn remove(&mut self, key: &ObjectKey) {
+        if let Ok(i) = self.find(key) {
+            self.0.remove(i);
+        }
+    }
+
+    /// No service contributes.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The parts, in service-key order.
+    pub fn values(&self) -> impl Iterator<Item = &PtrPart> {
+        self.0.iter().map(|(_, p)| p)
+    }
+}
+
 /// Everything one Service produces.
 #[derive(Debug, Default)]
 pub struct ServiceOutput {
@@ -257,7 +300,7 @@ fn push_unique(out: &mut ServiceOutput, (key, entry): (Box<[u8]>, NameEntry)) {
 /// CoreDNS (reverse.go): a cluster IP wins and answers with its one service;
 /// otherwise every ready endpoint with that address answers, one PTR per
 /// selecting service (checklist case 26).
-pub fn ptr_entry(owner: Box<[u8]>, parts: &BTreeMap<ObjectKey, PtrPart>, ttl: u32) -> (Box<[u8]>, NameEntry) {
+pub fn ptr_entry(owner: Box<[u8]>, parts: &PtrParts, ttl: u32) -> (Box<[u8]>, NameEntry) {
     let mut b = EntryBuilder::new(owner);
     let cluster = parts.values().find_map(|p| match p {
         PtrPart::ClusterIp(n) => Some(n),
