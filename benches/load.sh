@@ -33,11 +33,16 @@ status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 # CPU time (user + system) a process has used, in ms: steadier than wall time on a busy box.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"; }
 
+# The static replay source is what this measures (the embedded cluster would also
+# persist every object to a state dir); builds from before --replay existed lack it.
+replay=()
+if "${ORDINAL:-$ordinal}" serve --help | grep -q -- '--replay'; then replay=(--replay); fi
+
 # One measurement: prints "ms rss_kb hwm_kb cpu_ms".
 measure() { # dump
     local base=$((20000 + RANDOM % 20000)) t0 t1
     t0=$(now_ms)
-    "${ORDINAL:-$ordinal}" --log warn serve -f "$1" --listen "127.0.0.1:$base" --admin "127.0.0.1:$((base + 1))" --udp-workers 2 &
+    "${ORDINAL:-$ordinal}" --log warn serve "${replay[@]}" -f "$1" --listen "127.0.0.1:$base" --admin "127.0.0.1:$((base + 1))" --udp-workers 2 &
     pid=$!
     until curl -fsS "http://127.0.0.1:$((base + 1))/ready" >/dev/null 2>&1; do
         kill -0 "$pid" 2>/dev/null || { echo "load.sh: ordinal exited" >&2; exit 1; }
