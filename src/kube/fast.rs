@@ -87,7 +87,7 @@ impl PodState {
                 labels: Some(self.labels.clone()),
                 deletion_timestamp: self
                     .terminating
-                    .then(|| k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)),
+                    .then_some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)),
                 ..Default::default()
             },
             spec: Some(PodSpec {
@@ -227,12 +227,12 @@ impl FastPath {
             }
         }
         let svc = slice_service(&old);
-        if let Some(svc) = &svc {
-            if let Some(keys) = self.slices_of.get_mut(svc) {
-                keys.remove(key);
-                if keys.is_empty() {
-                    self.slices_of.remove(svc);
-                }
+        if let Some(svc) = &svc
+            && let Some(keys) = self.slices_of.get_mut(svc)
+        {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.slices_of.remove(svc);
             }
         }
         svc.into_iter().collect()

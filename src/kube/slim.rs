@@ -33,10 +33,10 @@ fn meta(m: &mut ObjectMeta, keep_labels: bool, keep_annotation: Option<&str>) {
     if keep_labels {
         m.labels = old.labels;
     }
-    if let (Some(key), Some(mut ann)) = (keep_annotation, old.annotations) {
-        if let Some(v) = ann.remove(key) {
-            m.annotations = Some([(key.to_string(), v)].into());
-        }
+    if let (Some(key), Some(mut ann)) = (keep_annotation, old.annotations)
+        && let Some(v) = ann.remove(key)
+    {
+        m.annotations = Some([(key.to_string(), v)].into());
     }
 }
 

@@ -11,6 +11,9 @@
 #     is answered within 5 s.
 #  B. etcd stopped for the same time (the API server stays up) and started again; then a
 #     Service is deleted and another created through the API: both seen within 5 s.
+#  C. a second ordinal started while kube-apiserver is down: SERVFAIL for would-be NXDOMAIN and
+#     /ready 503 before its first sync, NXDOMAIN after --startup-timeout (/ready still 503),
+#     synced within 5 s once the API server is back. (The probe keeps asking the first ordinal.)
 # Exit 0 when every check passes. Env: ORDINAL_BIN (default: cargo build --bin ordinal),
 # ORDINAL_CLUSTER_SKIP_BUILD=1, ORDINAL_FAULT_DOWN, ORDINAL_FAULT_KEEP=1.
 set -euo pipefail
@@ -136,6 +139,33 @@ if eventually "$CATCHUP" is_rcode "$ORDINAL_DNS_PORT" "after-etcd.$Z" NOERROR; t
 else
   fail "B: after-etcd not answered by ordinal within ${CATCHUP}s"
 fi
+
+echo "== C. ordinal started while kube-apiserver is down"
+read -r P2 A2 <<<"$SPARE_PORTS"
+"$HERE/component.sh" "$DIR" stop kube-apiserver
+setsid "$ORDINAL_BIN" serve --kubeconfig "$KUBECONFIG" --listen "127.0.0.1:$P2" --admin "127.0.0.1:$A2" \
+  --startup-timeout 3 >"$DIR/logs/ordinal-c.log" 2>&1 </dev/null &
+register ordinal-c "$!"
+sleep 1
+ready_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$A2/ready"; }
+c1="$(rcode "$P2" "nosuch.$Z")" r1="$(ready_code)"
+sleep 3
+c2="$(rcode "$P2" "nosuch.$Z")" r2="$(ready_code)"
+if [ "$c1" = SERVFAIL ] && [ "$r1" = 503 ] && [ "$c2" = NXDOMAIN ] && [ "$r2" = 503 ]; then
+  pass "C: before the first sync: SERVFAIL, /ready 503; after --startup-timeout 3: NXDOMAIN, /ready still 503"
+else
+  fail "C: before sync $c1 /ready $r1, after the startup timeout $c2 /ready $r2 (want SERVFAIL 503, NXDOMAIN 503)"
+fi
+"$HERE/component.sh" "$DIR" start kube-apiserver
+eventually 60 api_ready || fail "kube-apiserver not ready again"
+t_ready=$(now_ms)
+if eventually "$CATCHUP" bash -c '[ "$(curl -s -o /dev/null -w "%{http_code}" --max-time 1 "$0")" = 200 ]' "http://127.0.0.1:$A2/ready" \
+   && eventually 2 is_rcode "$P2" "keep-1.$Z" NOERROR; then
+  pass "C: synced $(( $(now_ms) - t_ready )) ms after the API server became ready (/ready 200, keep-1 answered)"
+else
+  fail "C: not synced ${CATCHUP}s after the API server became ready"
+fi
+if grep -q panicked "$DIR/logs/ordinal-c.log"; then fail "C: ordinal panicked"; fi
 
 touch "$DIR/probe.stop"; wait "$PROBE" || true
 python3 - "$DIR/probe.json" "127.0.0.1:$ORDINAL_DNS_PORT" <<'PY' || FAILS=$((FAILS + 1))
