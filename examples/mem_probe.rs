@@ -29,7 +29,12 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn rss() -> String {
-    std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().find(|l| l.starts_with("VmRSS")).unwrap_or("").to_string()
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS"))
+        .unwrap_or("")
+        .to_string()
 }
 
 fn trimmed() -> String {
@@ -40,7 +45,11 @@ fn trimmed() -> String {
     unsafe {
         malloc_trim(0);
     }
-    format!("(trimmed {}, live heap {} kB)", rss().trim_start_matches("VmRSS:").trim(), LIVE.load(Ordering::Relaxed) / 1024)
+    format!(
+        "(trimmed {}, live heap {} kB)",
+        rss().trim_start_matches("VmRSS:").trim(),
+        LIVE.load(Ordering::Relaxed) / 1024
+    )
 }
 
 fn main() {

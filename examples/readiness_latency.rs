@@ -55,7 +55,9 @@ async fn main() {
         let ready = i % 2 == 1;
         let t0 = Instant::now();
         handle
-            .call(move |c| c.inject(&json!({"action": "set-ready", "namespace": "default", "name": "web-0", "ready": ready})))
+            .call(move |c| {
+                c.inject(&json!({"action": "set-ready", "namespace": "default", "name": "web-0", "ready": ready}))
+            })
             .await
             .unwrap()
             .unwrap();

@@ -50,20 +50,28 @@ async fn metrics(State(s): State<AdminState>) -> impl IntoResponse {
     let st = &s.zone.stats;
     out.push_str("# HELP ordinal_cache_objects Objects held by the watch cache, by kind.\n");
     out.push_str("# TYPE ordinal_cache_objects gauge\n");
-    for (kind, v) in [("service", &st.services), ("endpoints", &st.endpoint_sets), ("pod", &st.pods), ("namespace", &st.namespaces)] {
+    for (kind, v) in
+        [("service", &st.services), ("endpoints", &st.endpoint_sets), ("pod", &st.pods), ("namespace", &st.namespaces)]
+    {
         let _ = writeln!(out, "ordinal_cache_objects{{kind=\"{kind}\"}} {}", v.load(Relaxed));
     }
     out.push_str("# HELP ordinal_cache_names DNS names served from the cache.\n# TYPE ordinal_cache_names gauge\n");
     let _ = writeln!(out, "ordinal_cache_names {}", s.zone.names.len());
     out.push_str("# HELP ordinal_cache_synced Whether the cache holds its first complete view.\n# TYPE ordinal_cache_synced gauge\n");
     let _ = writeln!(out, "ordinal_cache_synced {}", u8::from(s.zone.is_synced()));
-    out.push_str("# HELP ordinal_zone_serial The SOA serial (unix time of the last change).\n# TYPE ordinal_zone_serial gauge\n");
+    out.push_str(
+        "# HELP ordinal_zone_serial The SOA serial (unix time of the last change).\n# TYPE ordinal_zone_serial gauge\n",
+    );
     let _ = writeln!(out, "ordinal_zone_serial {}", s.zone.serial.load(Relaxed));
     crate::kube::metrics::METRICS.render(&mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
 }
 
 /// Serves the admin router on `listener` until `shutdown` resolves.
-pub async fn serve(listener: tokio::net::TcpListener, app: Router, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

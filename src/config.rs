@@ -150,9 +150,16 @@ impl KubeArgs {
 }
 
 fn parse_namespace(s: &str) -> Result<String, String> {
-    let ok = !s.is_empty() && s.len() <= 63 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-') && !s.ends_with('-');
-    if ok { Ok(s.to_string()) } else { Err(format!("{s:?} is not a namespace name (RFC 1123 label, e.g. kube-system)")) }
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is not a namespace name (RFC 1123 label, e.g. kube-system)"))
+    }
 }
 
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
@@ -212,7 +219,9 @@ fn parse_zone(s: &str) -> Result<String, String> {
 
 fn parse_object_key(s: &str) -> Result<ObjectKey, String> {
     match s.split_once('/') {
-        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => Ok(ObjectKey::new(Some(ns), name)),
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok(ObjectKey::new(Some(ns), name))
+        }
         _ => Err(format!("{s:?} must be NAMESPACE/NAME, e.g. kube-system/kube-dns")),
     }
 }

@@ -26,15 +26,21 @@ pub struct ZoneFile {
 
 /// Renders every zone the cache serves.
 pub fn zone_files(zone: &Zone) -> Vec<ZoneFile> {
-    let origins: [String; 3] = [format!("{}.", zone.config.domain), "in-addr.arpa.".to_string(), "ip6.arpa.".to_string()];
+    let origins: [String; 3] =
+        [format!("{}.", zone.config.domain), "in-addr.arpa.".to_string(), "ip6.arpa.".to_string()];
     let mut per_zone: Vec<BTreeMap<String, Vec<Record>>> = vec![BTreeMap::new(); origins.len()];
     for item in zone.names.iter() {
         let (key, entry) = (item.key(), item.value());
-        let Some(zi) = origins.iter().position(|o| fqdn(o).is_some_and(|f| strip_zone(key, &f).is_some())) else { continue };
+        let Some(zi) = origins.iter().position(|o| fqdn(o).is_some_and(|f| strip_zone(key, &f).is_some())) else {
+            continue;
+        };
         for rrset in entry.rrsets.iter() {
             let Ok(msg) = rrset.records(key) else { continue };
             let sort_key = canonical_key(key);
-            per_zone[zi].entry(sort_key).or_default().extend(msg.answers.into_iter().filter(|r| !matches!(r.data, RData::SOA(_) | RData::NS(_))));
+            per_zone[zi]
+                .entry(sort_key)
+                .or_default()
+                .extend(msg.answers.into_iter().filter(|r| !matches!(r.data, RData::SOA(_) | RData::NS(_))));
         }
     }
     let serial = zone.serial.load(std::sync::atomic::Ordering::Relaxed);
@@ -45,7 +51,8 @@ pub fn zone_files(zone: &Zone) -> Vec<ZoneFile> {
         .filter(|(i, names)| !names.is_empty() || *i == &origins[0])
         .map(|(origin, names)| {
             let apex = fqdn(origin).unwrap_or_else(|| Box::new([0]));
-            let ns = Rr { owner: apex.clone(), ttl, data: Rdata::Ns(fqdn(&format!("ns.dns.{origin}")).unwrap_or_default()) };
+            let ns =
+                Rr { owner: apex.clone(), ttl, data: Rdata::Ns(fqdn(&format!("ns.dns.{origin}")).unwrap_or_default()) };
             let head = Prebuilt::encode(&apex, 6, &[soa_rr(origin, serial, ttl), ns], &[]);
             let mut text = format!("; zone {origin} exported by ordinal (serial {serial})\n$ORIGIN {origin}\n");
             for rec in head.records(&apex).map(|m| m.answers).unwrap_or_default() {

@@ -10,8 +10,8 @@ fn main() -> anyhow::Result<()> {
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     ordinal::run::set_release_memory(trim_heap);
-    let filter = EnvFilter::try_new(&cli.log)
-        .map_err(|e| anyhow::anyhow!("--log {:?} is not a valid filter: {e}", cli.log))?;
+    let filter =
+        EnvFilter::try_new(&cli.log).map_err(|e| anyhow::anyhow!("--log {:?} is not a valid filter: {e}", cli.log))?;
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {

@@ -25,11 +25,12 @@ const QTYPES: [(u16, &str); 11] = [
     (0, "other"),
 ];
 const RCODES: [&str; 16] = [
-    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET",
-    "NOTAUTH", "NOTZONE", "RCODE11", "RCODE12", "RCODE13", "RCODE14", "RCODE15",
+    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH",
+    "NOTZONE", "RCODE11", "RCODE12", "RCODE13", "RCODE14", "RCODE15",
 ];
 /// Histogram bucket upper bounds in seconds (CoreDNS uses 0.00025 … 8.192).
-const BUCKETS: [f64; 12] = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25];
+const BUCKETS: [f64; 12] =
+    [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25];
 const PROTOS: [&str; 2] = ["udp", "tcp"];
 
 /// Which transport a query used.
@@ -111,7 +112,10 @@ impl QueryMetrics {
         for (p, proto) in PROTOS.iter().enumerate() {
             for (i, (_, name)) in QTYPES.iter().enumerate() {
                 let v = sum(&|s| &s.requests[p][i]);
-                let _ = writeln!(out, "coredns_dns_requests_total{{server=\"dns://\",zone=\".\",proto=\"{proto}\",type=\"{name}\"}} {v}");
+                let _ = writeln!(
+                    out,
+                    "coredns_dns_requests_total{{server=\"dns://\",zone=\".\",proto=\"{proto}\",type=\"{name}\"}} {v}"
+                );
             }
         }
         out.push_str("# HELP coredns_dns_responses_total Counter of response status codes.\n");
@@ -119,21 +123,37 @@ impl QueryMetrics {
         for (i, name) in RCODES.iter().enumerate() {
             let v = sum(&|s| &s.responses[i]);
             if v > 0 || i <= 5 {
-                let _ = writeln!(out, "coredns_dns_responses_total{{server=\"dns://\",zone=\".\",rcode=\"{name}\",plugin=\"ordinal\"}} {v}");
+                let _ = writeln!(
+                    out,
+                    "coredns_dns_responses_total{{server=\"dns://\",zone=\".\",rcode=\"{name}\",plugin=\"ordinal\"}} {v}"
+                );
             }
         }
-        out.push_str("# HELP coredns_dns_request_duration_seconds Histogram of the time (in seconds) each request took.\n");
+        out.push_str(
+            "# HELP coredns_dns_request_duration_seconds Histogram of the time (in seconds) each request took.\n",
+        );
         out.push_str("# TYPE coredns_dns_request_duration_seconds histogram\n");
         let mut cumulative = 0;
         for (i, le) in BUCKETS.iter().enumerate() {
             cumulative += sum(&|s| &s.buckets[i]);
-            let _ = writeln!(out, "coredns_dns_request_duration_seconds_bucket{{server=\"dns://\",zone=\".\",le=\"{le}\"}} {cumulative}");
+            let _ = writeln!(
+                out,
+                "coredns_dns_request_duration_seconds_bucket{{server=\"dns://\",zone=\".\",le=\"{le}\"}} {cumulative}"
+            );
         }
         cumulative += sum(&|s| &s.buckets[BUCKETS.len()]);
-        let _ = writeln!(out, "coredns_dns_request_duration_seconds_bucket{{server=\"dns://\",zone=\".\",le=\"+Inf\"}} {cumulative}");
+        let _ = writeln!(
+            out,
+            "coredns_dns_request_duration_seconds_bucket{{server=\"dns://\",zone=\".\",le=\"+Inf\"}} {cumulative}"
+        );
         let total_ns = sum(&|s| &s.latency_ns);
-        let _ = writeln!(out, "coredns_dns_request_duration_seconds_sum{{server=\"dns://\",zone=\".\"}} {}", total_ns as f64 / 1e9);
-        let _ = writeln!(out, "coredns_dns_request_duration_seconds_count{{server=\"dns://\",zone=\".\"}} {cumulative}");
+        let _ = writeln!(
+            out,
+            "coredns_dns_request_duration_seconds_sum{{server=\"dns://\",zone=\".\"}} {}",
+            total_ns as f64 / 1e9
+        );
+        let _ =
+            writeln!(out, "coredns_dns_request_duration_seconds_count{{server=\"dns://\",zone=\".\"}} {cumulative}");
         out.push_str("# HELP ordinal_dns_dropped_total Packets dropped without an answer (too short, or responses).\n");
         out.push_str("# TYPE ordinal_dns_dropped_total counter\n");
         let _ = writeln!(out, "ordinal_dns_dropped_total {}", sum(&|s| &s.dropped));

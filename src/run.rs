@@ -92,16 +92,20 @@ pub async fn serve(
         }
         false => None,
     };
-    let workers = args.udp_workers.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
+    let workers =
+        args.udp_workers.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from);
     let (cache, zone) = Cache::new(args.zone.zone_config(local_ips(&args)));
     let bound = Bound::bind(&args.listen, workers)?;
-    let admin_listener = tokio::net::TcpListener::bind(args.admin).await.map_err(|source| RunError::Admin { addr: args.admin, source })?;
+    let admin_listener = tokio::net::TcpListener::bind(args.admin)
+        .await
+        .map_err(|source| RunError::Admin { addr: args.admin, source })?;
     let admin_addr = admin_listener.local_addr().map_err(|source| RunError::Admin { addr: args.admin, source })?;
     on_bound(bound.local_addrs().to_vec(), admin_addr);
     tracing::info!(dns = ?bound.local_addrs(), admin = %admin_addr, workers, zone = %args.zone.zone, "ordinal serving");
 
     let metrics = Arc::new(QueryMetrics::new(workers * args.listen.len() + 1));
-    let forwarder = (!args.upstream.is_empty()).then(|| Arc::new(Forwarder::new(args.upstream.clone(), Duration::from_secs(2))));
+    let forwarder =
+        (!args.upstream.is_empty()).then(|| Arc::new(Forwarder::new(args.upstream.clone(), Duration::from_secs(2))));
     let limits = Limits { forward: forwarder.is_some(), ..Limits::default() };
     let shared = Shared { zone: Arc::clone(&zone), limits, metrics: Arc::clone(&metrics), forwarder };
 
@@ -145,8 +149,10 @@ pub async fn serve(
         let roots = args.zone.manifests.clone();
         let files_stop = stopped();
         tasks.spawn(
-            async move { crate::embedded::files::run(handle, roots, files_stop).await.map_err(|e| RunError::Task(e.to_string())) }
-                .instrument(tracing::info_span!("manifests")),
+            async move {
+                crate::embedded::files::run(handle, roots, files_stop).await.map_err(|e| RunError::Task(e.to_string()))
+            }
+            .instrument(tracing::info_span!("manifests")),
         );
     }
     let admin_stop = stopped();
@@ -159,7 +165,10 @@ pub async fn serve(
         .instrument(tracing::info_span!("admin")),
     );
     let dns_stop = stopped();
-    tasks.spawn(async move { server::serve(bound, shared, dns_stop).await.map_err(RunError::from) }.instrument(tracing::info_span!("dns")));
+    tasks.spawn(
+        async move { server::serve(bound, shared, dns_stop).await.map_err(RunError::from) }
+            .instrument(tracing::info_span!("dns")),
+    );
 
     // Run until shutdown is requested or any task ends (a task ending early is a failure).
     let first = tokio::select! {
@@ -200,10 +209,12 @@ pub fn export(args: &ExportArgs) -> Result<Vec<String>, RunError> {
             }
         }
         Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| RunError::Task(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| RunError::Task(format!("cannot create {}: {e}", dir.display())))?;
             for f in &files {
                 let path = dir.join(format!("{}zone", f.origin));
-                std::fs::write(&path, &f.text).map_err(|e| RunError::Task(format!("cannot write {}: {e}", path.display())))?;
+                std::fs::write(&path, &f.text)
+                    .map_err(|e| RunError::Task(format!("cannot write {}: {e}", path.display())))?;
                 written.push(path.display().to_string());
             }
         }

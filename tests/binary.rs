@@ -117,7 +117,9 @@ fn edits_apply_live_and_broken_edits_keep_the_last_good_answers() {
     let tmp = manifests.join(".pods.yaml.tmp");
     std::fs::write(&tmp, pod("web-0", "10.1.0.99") + &pod("web-1", "10.1.0.11")).unwrap();
     std::fs::rename(&tmp, manifests.join("pods.yaml")).unwrap();
-    let took = o.wait_until(Duration::from_secs(10), "the edit", || o.a("web-0.web.default.svc.cluster.local.") == vec!["A 10.1.0.99"]);
+    let took = o.wait_until(Duration::from_secs(10), "the edit", || {
+        o.a("web-0.web.default.svc.cluster.local.") == vec!["A 10.1.0.99"]
+    });
     eprintln!("edit → new answer in {took:?}");
 
     // A broken edit: precise error in the log, last good answers keep serving.
@@ -138,7 +140,10 @@ fn edits_apply_live_and_broken_edits_keep_the_last_good_answers() {
     assert_eq!(o.http("/health").0, 200);
     let (code, metrics) = o.http("/metrics");
     assert_eq!(code, 200);
-    assert!(metrics.contains("coredns_dns_requests_total{server=\"dns://\",zone=\".\",proto=\"udp\",type=\"A\"}"), "{metrics}");
+    assert!(
+        metrics.contains("coredns_dns_requests_total{server=\"dns://\",zone=\".\",proto=\"udp\",type=\"A\"}"),
+        "{metrics}"
+    );
     assert!(metrics.contains("ordinal_cache_objects{kind=\"pod\"} 3"), "{metrics}");
     assert!(metrics.contains("coredns_dns_request_duration_seconds_bucket"), "{metrics}");
     assert!(o.sigterm().success(), "clean exit on SIGTERM");
@@ -186,8 +191,17 @@ fn export_writes_loadable_zone_files() {
     assert!(rev.contains("20.0.96.10.in-addr.arpa. 5 IN PTR web.prod.svc.cluster.local."), "{rev}");
     // Knot's checker accepts it, when installed.
     if Command::new("kzonecheck").arg("--version").output().is_ok() {
-        let check = Command::new("kzonecheck").args(["-o", "cluster.local"]).arg(dir.path().join("cluster.local.zone")).output().unwrap();
-        assert!(check.status.success(), "{}{}", String::from_utf8_lossy(&check.stdout), String::from_utf8_lossy(&check.stderr));
+        let check = Command::new("kzonecheck")
+            .args(["-o", "cluster.local"])
+            .arg(dir.path().join("cluster.local.zone"))
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
     }
 }
 

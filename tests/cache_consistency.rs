@@ -26,11 +26,18 @@ fn service(rng: &mut Rng, i: u64) -> Object {
     let kind = rng.below(3);
     let spec = match kind {
         0 => json!({"clusterIP": "None", "ports": [{"name": "p", "port": 80}]}),
-        1 => json!({"clusterIP": format!("10.96.0.{}", i + 1), "ports": [{"name": "p", "port": 80}, {"name": "q", "port": 81, "protocol": "UDP"}]}),
+        1 => {
+            json!({"clusterIP": format!("10.96.0.{}", i + 1), "ports": [{"name": "p", "port": 80}, {"name": "q", "port": 81, "protocol": "UDP"}]})
+        }
         _ => json!({"type": "ExternalName", "externalName": format!("svc-{}.ns-0.svc.cluster.local", rng.below(6))}),
     };
     let ns = i % 2;
-    Object::Service(serde_json::from_value::<Service>(json!({"metadata": {"name": format!("svc-{i}"), "namespace": format!("ns-{ns}")}, "spec": spec})).unwrap())
+    Object::Service(
+        serde_json::from_value::<Service>(
+            json!({"metadata": {"name": format!("svc-{i}"), "namespace": format!("ns-{ns}")}, "spec": spec}),
+        )
+        .unwrap(),
+    )
 }
 
 fn slice(rng: &mut Rng, i: u64, part: u64) -> Object {
@@ -96,7 +103,12 @@ fn incremental_updates_equal_a_fresh_build() {
                 }
                 _ => {
                     // A relist of slices: some vanish, one changes.
-                    let keep: Vec<Object> = live.iter().filter(|((k, _), _)| *k == Kind::EndpointSlice).filter(|_| rng.below(3) != 0).map(|(_, o)| o.clone()).collect();
+                    let keep: Vec<Object> = live
+                        .iter()
+                        .filter(|((k, _), _)| *k == Kind::EndpointSlice)
+                        .filter(|_| rng.below(3) != 0)
+                        .map(|(_, o)| o.clone())
+                        .collect();
                     live.retain(|(k, _), _| *k != Kind::EndpointSlice);
                     for o in &keep {
                         live.insert((Kind::EndpointSlice, o.key().unwrap().name), o.clone());
@@ -110,16 +122,27 @@ fn incremental_updates_equal_a_fresh_build() {
         }
         cache.flush();
         let (mut fresh, fresh_zone) = Cache::new(ZoneConfig::default());
-        let ns: Vec<Object> = (0..2).map(|n| Object::Namespace(serde_json::from_value::<Namespace>(json!({"metadata": {"name": format!("ns-{n}")}})).unwrap())).collect();
+        let ns: Vec<Object> = (0..2)
+            .map(|n| {
+                Object::Namespace(
+                    serde_json::from_value::<Namespace>(json!({"metadata": {"name": format!("ns-{n}")}})).unwrap(),
+                )
+            })
+            .collect();
         let _ = ns; // namespaces are implied by their services in both caches
         for o in live.values() {
             fresh.upsert(o).unwrap();
         }
         fresh.flush();
         let (a, b) = (snapshot(&zone), snapshot(&fresh_zone));
-        let only_a: Vec<String> = a.keys().filter(|k| !b.contains_key(*k)).map(|k| ordinal::dns::name::to_text(k)).collect();
-        let only_b: Vec<String> = b.keys().filter(|k| !a.contains_key(*k)).map(|k| ordinal::dns::name::to_text(k)).collect();
-        assert!(only_a.is_empty() && only_b.is_empty(), "seed {seed}: stale names {only_a:?}, missing names {only_b:?}");
+        let only_a: Vec<String> =
+            a.keys().filter(|k| !b.contains_key(*k)).map(|k| ordinal::dns::name::to_text(k)).collect();
+        let only_b: Vec<String> =
+            b.keys().filter(|k| !a.contains_key(*k)).map(|k| ordinal::dns::name::to_text(k)).collect();
+        assert!(
+            only_a.is_empty() && only_b.is_empty(),
+            "seed {seed}: stale names {only_a:?}, missing names {only_b:?}"
+        );
         for (k, v) in &a {
             assert_eq!(v, &b[k], "seed {seed}: name {} differs", ordinal::dns::name::to_text(k));
         }

@@ -51,7 +51,11 @@ fn ts(secs_ago: u64) -> String {
 }
 
 fn pod(name: &str, ns: &str, ready: bool, age: u64) -> Value {
-    let state = if ready { json!({"running": {"startedAt": ts(age)}}) } else { json!({"waiting": {"reason": "ContainerCreating"}}) };
+    let state = if ready {
+        json!({"running": {"startedAt": ts(age)}})
+    } else {
+        json!({"waiting": {"reason": "ContainerCreating"}})
+    };
     json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "namespace": ns, "uid": format!("uid-{name}"), "resourceVersion": "7", "creationTimestamp": ts(age),
             "labels": {"app": "nginx"},
@@ -75,7 +79,8 @@ fn sts(ready: i64, updated: i64, current_rev: &str, update_rev: &str) -> Value {
 
 fn status(code: u16, reason: &str, message: &str) -> Response {
     let body = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason, "code": code, "message": message});
-    (StatusCode::from_u16(code).unwrap(), [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (StatusCode::from_u16(code).unwrap(), [(header::CONTENT_TYPE, "application/json")], body.to_string())
+        .into_response()
 }
 
 fn ok(v: Value) -> Response {
@@ -85,7 +90,8 @@ fn ok(v: Value) -> Response {
 /// A chunked newline-delimited JSON stream of `events`, then (if `hang`) never ending.
 fn stream(events: Vec<Value>, hang: bool) -> Response {
     let lines = futures_util::stream::iter(events.into_iter().map(|e| Ok::<_, std::io::Error>(format!("{e}\n"))));
-    let body = if hang { Body::from_stream(lines.chain(futures_util::stream::pending())) } else { Body::from_stream(lines) };
+    let body =
+        if hang { Body::from_stream(lines.chain(futures_util::stream::pending())) } else { Body::from_stream(lines) };
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
@@ -96,7 +102,13 @@ async fn handle(State(fake): State<Arc<Fake>>, req: Request) -> Response {
     let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap();
     let body = String::from_utf8_lossy(&body).to_string();
     let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    fake.seen.lock().unwrap().push(Seen { method: method.to_string(), uri: uri.clone(), content_type: h("content-type"), source: h("x-ordinal-source"), body: body.clone() });
+    fake.seen.lock().unwrap().push(Seen {
+        method: method.to_string(),
+        uri: uri.clone(),
+        content_type: h("content-type"),
+        source: h("x-ordinal-source"),
+        body: body.clone(),
+    });
     let path = uri.split('?').next().unwrap().to_string();
     let query = uri.split_once('?').map(|(_, q)| q.to_string()).unwrap_or_default();
     let watch = query.contains("watch=true");
@@ -202,7 +214,11 @@ impl Server {
             .env("ORDINAL_SERVER", format!("http://{}", self.addr))
             .output()
             .unwrap();
-        Run { code: o.status.code().unwrap_or(-1), out: String::from_utf8(o.stdout).unwrap(), err: String::from_utf8(o.stderr).unwrap() }
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            out: String::from_utf8(o.stdout).unwrap(),
+            err: String::from_utf8(o.stderr).unwrap(),
+        }
     }
 
     fn seen(&self) -> Vec<Seen> {
@@ -266,8 +282,16 @@ fn get_tables_like_kubectl() {
     let r = s.ctl(&["get", "sts", "web", "-o", "name"]);
     assert_eq!(r.out, "statefulset.apps/web\n");
     let r = s.ctl(&["get", "statefulset/web", "-o", "yaml"]);
-    assert!(r.out.starts_with("apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  creationTimestamp: \""), "{}", r.out);
-    assert!(r.out.contains("\n      containers:\n      - image: registry.k8s.io/nginx-slim:0.24\n        name: nginx\n"), "{}", r.out);
+    assert!(
+        r.out.starts_with("apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  creationTimestamp: \""),
+        "{}",
+        r.out
+    );
+    assert!(
+        r.out.contains("\n      containers:\n      - image: registry.k8s.io/nginx-slim:0.24\n        name: nginx\n"),
+        "{}",
+        r.out
+    );
     let r = s.ctl(&["get", "pods", "-o", "json"]);
     let v: Value = serde_json::from_str(&r.out).unwrap();
     assert_eq!((v["kind"].as_str(), v["items"].as_array().unwrap().len()), (Some("List"), 2));
@@ -300,13 +324,17 @@ fn apply_sends_the_file_and_prints_results() {
     let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: nginx\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: web\n";
     std::fs::write(&file, text).unwrap();
     let r = s.ctl(&["apply", "-f", file.to_str().unwrap()]);
-    assert_eq!((r.code, r.out.as_str(), r.err.as_str()), (0, "statefulset.apps/web created\nservice/nginx unchanged\n", ""));
+    assert_eq!(
+        (r.code, r.out.as_str(), r.err.as_str()),
+        (0, "statefulset.apps/web created\nservice/nginx unchanged\n", "")
+    );
     let seen = s.seen();
     assert_eq!(seen.len(), 1);
     assert_eq!((seen[0].method.as_str(), seen[0].uri.as_str(), seen[0].body.as_str()), ("POST", "/apply", text));
     assert_eq!(seen[0].source, file.to_str().unwrap());
 
-    std::fs::write(dir.path().join("kubia.yaml"), "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: kubia\n").unwrap();
+    std::fs::write(dir.path().join("kubia.yaml"), "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: kubia\n")
+        .unwrap();
     let r = s.ctl(&["apply", "-f", dir.path().join("kubia.yaml").to_str().unwrap()]);
     assert_eq!(r.code, 1);
     assert_eq!(
@@ -335,13 +363,20 @@ fn writes_send_kubernetes_patches_and_deletes() {
     assert_eq!(seen[0].content_type, "application/merge-patch+json");
     assert_eq!(serde_json::from_str::<Value>(&seen[0].body).unwrap(), json!({"spec": {"replicas": 5}}));
 
-    let r = s.ctl(&["patch", "sts", "web", "--type=json", "-p", r#"[{"op":"replace","path":"/spec/replicas","value":2}]"#]);
+    let r =
+        s.ctl(&["patch", "sts", "web", "--type=json", "-p", r#"[{"op":"replace","path":"/spec/replicas","value":2}]"#]);
     assert_eq!((r.code, r.out.as_str()), (0, "statefulset.apps/web patched\n"));
     let seen = s.seen();
     let patch = seen.iter().find(|x| x.method == "PATCH").unwrap();
     assert_eq!(patch.content_type, "application/json-patch+json");
 
-    let r = s.ctl(&["patch", "statefulset", "web", "-p", r#"{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":2}}}}"#]);
+    let r = s.ctl(&[
+        "patch",
+        "statefulset",
+        "web",
+        "-p",
+        r#"{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":2}}}}"#,
+    ]);
     assert_eq!(r.out, "statefulset.apps/web patched\n");
     assert_eq!(s.seen().iter().find(|x| x.method == "PATCH").unwrap().content_type, "application/merge-patch+json");
 
@@ -385,10 +420,16 @@ fn writes_send_kubernetes_patches_and_deletes() {
     assert_eq!((r.code, r.out.as_str()), (0, "pod/web-1 condition Ready set to False\n"));
     let seen = s.seen();
     assert_eq!((seen[0].method.as_str(), seen[0].uri.as_str()), ("POST", "/ordinal/v1/inject"));
-    assert_eq!(serde_json::from_str::<Value>(&seen[0].body).unwrap(), json!({"action": "set-ready", "namespace": "default", "name": "web-1", "ready": false}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&seen[0].body).unwrap(),
+        json!({"action": "set-ready", "namespace": "default", "name": "web-1", "ready": false})
+    );
     let r = s.ctl(&["inject", "lose-node", "node-0"]);
     assert_eq!(r.out, "node/node-0 lost\n");
-    assert_eq!(serde_json::from_str::<Value>(&s.seen()[0].body).unwrap(), json!({"action": "lose-node", "node": "node-0"}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&s.seen()[0].body).unwrap(),
+        json!({"action": "lose-node", "node": "node-0"})
+    );
 }
 
 #[test]
@@ -412,10 +453,16 @@ fn rollout_status_times_out() {
     let r = s.ctl(&["rollout", "status", "sts/web", "--timeout", "700ms", "-n", "slow"]);
     assert_eq!(r.code, 1);
     assert!(start.elapsed() < Duration::from_secs(5));
-    assert_eq!(r.out, "Waiting for 1 pods to be ready...\nwaiting for statefulset rolling update to complete 2 pods at revision web-b...\n");
+    assert_eq!(
+        r.out,
+        "Waiting for 1 pods to be ready...\nwaiting for statefulset rolling update to complete 2 pods at revision web-b...\n"
+    );
     assert_eq!(r.err, "error: timed out waiting for the condition\n");
     let r = s.ctl(&["rollout", "status", "sts/web", "-n", "other"]);
-    assert_eq!((r.code, r.err.as_str()), (1, "Error from server (NotFound): no route /apis/apps/v1/namespaces/other/statefulsets/web\n"));
+    assert_eq!(
+        (r.code, r.err.as_str()),
+        (1, "Error from server (NotFound): no route /apis/apps/v1/namespaces/other/statefulsets/web\n")
+    );
 }
 
 #[test]
@@ -457,11 +504,26 @@ fn bad_input_sends_nothing() {
     let s = server();
     for (args, err) in [
         (&["get", "pods", "--bogus"][..], "error: unknown flag: --bogus\nSee 'ordinal ctl get --help' for usage.\n"),
-        (&["get", "foo"][..], "error: the server doesn't have a resource type \"foo\"\nRun 'ordinal ctl help' for usage.\n"),
-        (&["scale", "sts", "web"][..], "error: required flag(s) \"replicas\" not set\nSee 'ordinal ctl scale --help' for usage.\n"),
-        (&["get", "pods", "-l", "app in (a"][..], "error: unable to parse requirement: found '', expected: ')'\nSee 'ordinal ctl get --help' for usage.\n"),
-        (&["delete", "pod"][..], "error: resource(s) were provided, but no name was specified\nSee 'ordinal ctl delete --help' for usage.\n"),
-        (&["apply", "-f", "x.yaml", "-n", "p1-dev"][..], "error: apply -n is not supported by ordinal yet; set metadata.namespace in the manifest\nSee 'ordinal ctl apply --help' for usage.\n"),
+        (
+            &["get", "foo"][..],
+            "error: the server doesn't have a resource type \"foo\"\nRun 'ordinal ctl help' for usage.\n",
+        ),
+        (
+            &["scale", "sts", "web"][..],
+            "error: required flag(s) \"replicas\" not set\nSee 'ordinal ctl scale --help' for usage.\n",
+        ),
+        (
+            &["get", "pods", "-l", "app in (a"][..],
+            "error: unable to parse requirement: found '', expected: ')'\nSee 'ordinal ctl get --help' for usage.\n",
+        ),
+        (
+            &["delete", "pod"][..],
+            "error: resource(s) were provided, but no name was specified\nSee 'ordinal ctl delete --help' for usage.\n",
+        ),
+        (
+            &["apply", "-f", "x.yaml", "-n", "p1-dev"][..],
+            "error: apply -n is not supported by ordinal yet; set metadata.namespace in the manifest\nSee 'ordinal ctl apply --help' for usage.\n",
+        ),
     ] {
         let r = s.ctl(args);
         assert_eq!((r.code, r.out.as_str(), r.err.as_str()), (1, "", err), "{args:?}");
@@ -474,7 +536,10 @@ fn unreachable_server_says_so() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     drop(l);
-    let o = Command::new(env!("CARGO_BIN_EXE_ordinal")).args(["ctl", "--server", &format!("http://{addr}"), "get", "pods"]).output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ordinal"))
+        .args(["ctl", "--server", &format!("http://{addr}"), "get", "pods"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         String::from_utf8(o.stderr).unwrap(),

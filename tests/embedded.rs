@@ -95,7 +95,8 @@ impl Server {
 
     fn apply(&self, file: &Path) -> (u16, Value) {
         let text = std::fs::read_to_string(file).unwrap();
-        let (code, body) = self.http("POST", "/apply", Some(&text), &[&format!("X-Ordinal-Source: {}", file.display())]);
+        let (code, body) =
+            self.http("POST", "/apply", Some(&text), &[&format!("X-Ordinal-Source: {}", file.display())]);
         (code, serde_json::from_str(&body).unwrap_or(Value::Null))
     }
 
@@ -136,7 +137,9 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 
 fn running_and_ready(pod: &Value) -> bool {
     pod["status"]["phase"] == "Running"
-        && pod["status"]["conditions"].as_array().is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        && pod["status"]["conditions"]
+            .as_array()
+            .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
 }
 
 fn name(v: &Value) -> &str {
@@ -179,7 +182,12 @@ fn web_is_created_in_order_and_dns_follows_readiness() {
 
     let (code, res) = server.apply(&seed_path("web.yaml"));
     assert_eq!(code, 200, "{res}");
-    let actions: Vec<String> = res["results"].as_array().unwrap().iter().map(|r| format!("{}/{} {}", r["kind"], r["name"], r["action"])).collect();
+    let actions: Vec<String> = res["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{}/{} {}", r["kind"], r["name"], r["action"]))
+        .collect();
     assert_eq!(actions, ["\"Service\"/\"nginx\" \"created\"", "\"StatefulSet\"/\"web\" \"created\""]);
 
     // Ordered creation, seen through the watch: web-1 appears only after web-0 is Running and Ready.
@@ -207,14 +215,29 @@ fn web_is_created_in_order_and_dns_follows_readiness() {
     let ip = pod_ip(&web0);
     assert!(!ip.is_empty());
     wait_for("dig web-0", || dig_a(&server, "web-0.nginx.default.svc.cluster.local").1 == [ip.clone()]);
-    let out = Command::new("dig").args([&format!("@{}", server.dns.ip()), "-p", &server.dns.port().to_string(), "web-0.nginx.default.svc.cluster.local", "+short"]).output().unwrap();
+    let out = Command::new("dig")
+        .args([
+            &format!("@{}", server.dns.ip()),
+            "-p",
+            &server.dns.port().to_string(),
+            "web-0.nginx.default.svc.cluster.local",
+            "+short",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), ip);
 
     // A readiness flip via inject: NXDOMAIN for the per-pod name while unready, back after.
-    assert_eq!(server.inject(json!({"action": "set-ready", "namespace": "default", "name": "web-0", "ready": false})), 200);
+    assert_eq!(
+        server.inject(json!({"action": "set-ready", "namespace": "default", "name": "web-0", "ready": false})),
+        200
+    );
     let (status, ips) = dig_a(&server, "web-0.nginx.default.svc.cluster.local");
     assert_eq!((status.as_str(), ips.len()), ("NXDOMAIN", 0), "the flip is in DNS when the inject is answered");
-    assert_eq!(server.inject(json!({"action": "set-ready", "namespace": "default", "name": "web-0", "ready": true})), 200);
+    assert_eq!(
+        server.inject(json!({"action": "set-ready", "namespace": "default", "name": "web-0", "ready": true})),
+        200
+    );
     assert_eq!(dig_a(&server, "web-0.nginx.default.svc.cluster.local").1, [ip]);
 
     // The StatefulSet's status and the PVCs.
@@ -228,7 +251,8 @@ fn web_is_created_in_order_and_dns_follows_readiness() {
     let (code, status) = server.apply(&seed_path("kubia.yaml"));
     assert_eq!(code, 422, "{status}");
     assert_eq!(status["reason"], "Invalid");
-    let fields: Vec<&str> = status["details"]["causes"].as_array().unwrap().iter().filter_map(|c| c["field"].as_str()).collect();
+    let fields: Vec<&str> =
+        status["details"]["causes"].as_array().unwrap().iter().filter_map(|c| c["field"].as_str()).collect();
     assert!(fields.contains(&"spec.selector") && fields.contains(&"spec.template.spec.volumeMounts"), "{status}");
     let msg = status["message"].as_str().unwrap();
     assert!(msg.contains("spec.selector") && msg.contains("spec.template.spec.volumeMounts"), "{msg}");
@@ -248,7 +272,8 @@ fn delete_background_versus_orphan() {
     let uids: Vec<String> = server.pods().iter().map(|p| p["metadata"]["uid"].as_str().unwrap().to_string()).collect();
 
     // Orphan: the set goes, its pods stay without our owner reference.
-    let (code, _) = server.http("DELETE", "/apis/apps/v1/namespaces/default/statefulsets/web?propagationPolicy=Orphan", None, &[]);
+    let (code, _) =
+        server.http("DELETE", "/apis/apps/v1/namespaces/default/statefulsets/web?propagationPolicy=Orphan", None, &[]);
     assert_eq!(code, 200);
     assert_eq!(server.http("GET", "/apis/apps/v1/namespaces/default/statefulsets/web", None, &[]).0, 404);
     let pods = server.pods();
@@ -265,7 +290,12 @@ fn delete_background_versus_orphan() {
     assert_eq!(now, uids);
 
     // Background: the pods are garbage-collected; the PVCs are kept (retention Retain).
-    let (code, _) = server.http("DELETE", "/apis/apps/v1/namespaces/default/statefulsets/web?propagationPolicy=Background", None, &[]);
+    let (code, _) = server.http(
+        "DELETE",
+        "/apis/apps/v1/namespaces/default/statefulsets/web?propagationPolicy=Background",
+        None,
+        &[],
+    );
     assert_eq!(code, 200);
     wait_for("pods gone", || server.pods().is_empty());
     let pvcs = server.get("/api/v1/namespaces/default/persistentvolumeclaims").unwrap();
@@ -288,7 +318,12 @@ fn kill_9_then_restart_loses_nothing_acknowledged() {
         &["Content-Type: application/merge-patch+json"],
     );
     assert_eq!(code, 200, "{body}");
-    let (code, _) = server.http("POST", "/apply", Some("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: acked\n"), &["X-Ordinal-Source: -"]);
+    let (code, _) = server.http(
+        "POST",
+        "/apply",
+        Some("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: acked\n"),
+        &["X-Ordinal-Source: -"],
+    );
     assert_eq!(code, 200);
     let web0_uid = server.pod("web-0").unwrap()["metadata"]["uid"].clone();
     server.kill9();
@@ -319,7 +354,11 @@ fn manifests_flag_applies_watches_and_prunes() {
     let dir = tempfile::tempdir().unwrap();
     let mdir = tempfile::tempdir().unwrap();
     let file = mdir.path().join("app.yaml");
-    let svc = |name: &str| format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  selector:\n    app: x\n  ports:\n  - port: 80\n");
+    let svc = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\nspec:\n  selector:\n    app: x\n  ports:\n  - port: 80\n"
+        )
+    };
     std::fs::write(&file, format!("{}---\n{}", svc("one"), svc("two"))).unwrap();
     let kubia = mdir.path().join("kubia.yaml");
     std::fs::copy(seed_path("kubia.yaml"), &kubia).unwrap();
@@ -328,7 +367,11 @@ fn manifests_flag_applies_watches_and_prunes() {
     let ip = one["spec"]["clusterIP"].as_str().unwrap().to_string();
     assert!(ip.starts_with("10.96."), "{ip}");
     assert_eq!(dig_a(&server, "one.default.svc.cluster.local").1, [ip]);
-    assert_eq!(server.http("GET", "/api/v1/namespaces/default/services/kubia", None, &[]).0, 404, "nothing from kubia.yaml");
+    assert_eq!(
+        server.http("GET", "/api/v1/namespaces/default/services/kubia", None, &[]).0,
+        404,
+        "nothing from kubia.yaml"
+    );
 
     // Edit: `two` removed from the file is deleted.
     std::fs::write(&file, svc("one")).unwrap();
@@ -349,14 +392,18 @@ fn failed_pods_are_replaced_and_node_loss_needs_a_force_delete() {
     // fail-pod: the controller deletes the Failed pod and re-creates the same identity.
     let old_uid = server.pod("web-1").unwrap()["metadata"]["uid"].clone();
     assert_eq!(server.inject(json!({"action": "fail-pod", "namespace": "default", "name": "web-1"})), 200);
-    wait_for("web-1 replaced", || server.pod("web-1").is_some_and(|p| p["metadata"]["uid"] != old_uid && running_and_ready(&p)));
+    wait_for("web-1 replaced", || {
+        server.pod("web-1").is_some_and(|p| p["metadata"]["uid"] != old_uid && running_and_ready(&p))
+    });
 
     // lose-node: web-0 goes Ready=Unknown and out of DNS.
     let web0 = server.pod("web-0").unwrap();
     let node = web0["spec"]["nodeName"].as_str().unwrap().to_string();
     assert_eq!(server.inject(json!({"action": "lose-node", "node": node})), 200);
     let web0 = server.pod("web-0").unwrap();
-    let ready = web0["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap()["status"].clone();
+    let ready =
+        web0["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap()["status"]
+            .clone();
     assert_eq!(ready, "Unknown");
     assert_eq!(dig_a(&server, "web-0.nginx.default.svc.cluster.local").0, "NXDOMAIN");
 
@@ -370,8 +417,13 @@ fn failed_pods_are_replaced_and_node_loss_needs_a_force_delete() {
 
     // Force delete: gone at once; the controller re-creates web-0 on a live node.
     let uid = web0["metadata"]["uid"].clone();
-    assert_eq!(server.http("DELETE", "/api/v1/namespaces/default/pods/web-0?gracePeriodSeconds=0&force=true", None, &[]).0, 200);
-    wait_for("new web-0 ready", || server.pod("web-0").is_some_and(|p| p["metadata"]["uid"] != uid && running_and_ready(&p)));
+    assert_eq!(
+        server.http("DELETE", "/api/v1/namespaces/default/pods/web-0?gracePeriodSeconds=0&force=true", None, &[]).0,
+        200
+    );
+    wait_for("new web-0 ready", || {
+        server.pod("web-0").is_some_and(|p| p["metadata"]["uid"] != uid && running_and_ready(&p))
+    });
     assert_ne!(server.pod("web-0").unwrap()["spec"]["nodeName"], node.as_str());
     assert_eq!(server.inject(json!({"action": "restore-node", "node": node})), 200);
     assert_eq!(server.inject(json!({"action": "explode"})), 400);
@@ -447,12 +499,24 @@ fn pvc_retention_policy_delete_is_honoured_by_garbage_collection() {
     let server = Server::start(dir.path(), &[]);
     assert_eq!(server.apply(&seed_path("web.yaml")).0, 200);
     let patch = |body: &str| {
-        let (code, out) = server.http("PATCH", "/apis/apps/v1/namespaces/default/statefulsets/web", Some(body), &["Content-Type: application/merge-patch+json"]);
+        let (code, out) = server.http(
+            "PATCH",
+            "/apis/apps/v1/namespaces/default/statefulsets/web",
+            Some(body),
+            &["Content-Type: application/merge-patch+json"],
+        );
         assert_eq!(code, 200, "{out}");
     };
-    patch(r#"{"spec":{"replicas":3,"persistentVolumeClaimRetentionPolicy":{"whenScaled":"Delete","whenDeleted":"Delete"}}}"#);
+    patch(
+        r#"{"spec":{"replicas":3,"persistentVolumeClaimRetentionPolicy":{"whenScaled":"Delete","whenDeleted":"Delete"}}}"#,
+    );
     let pvcs = || -> Vec<String> {
-        server.get("/api/v1/namespaces/default/persistentvolumeclaims").unwrap()["items"].as_array().unwrap().iter().map(|p| name(p).to_string()).collect()
+        server.get("/api/v1/namespaces/default/persistentvolumeclaims").unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| name(p).to_string())
+            .collect()
     };
     wait_for("3 ready", || {
         let pods = server.pods();
@@ -472,7 +536,12 @@ fn foreground_delete_keeps_the_set_until_its_pods_are_gone() {
     let server = Server::start(dir.path(), &[]);
     assert_eq!(server.apply(&seed_path("web.yaml")).0, 200);
     wait_for("web-1 ready", || server.pod("web-1").is_some_and(|p| running_and_ready(&p)));
-    let (code, body) = server.http("DELETE", "/apis/apps/v1/namespaces/default/statefulsets/web?propagationPolicy=Foreground", None, &[]);
+    let (code, body) = server.http(
+        "DELETE",
+        "/apis/apps/v1/namespaces/default/statefulsets/web?propagationPolicy=Foreground",
+        None,
+        &[],
+    );
     assert_eq!(code, 200, "{body}");
     let set: Value = serde_json::from_str(&body).unwrap();
     assert!(set["metadata"]["deletionTimestamp"].is_string(), "{set}");
@@ -485,5 +554,8 @@ fn foreground_delete_keeps_the_set_until_its_pods_are_gone() {
         !set_there
     });
     assert!(server.pods().is_empty());
-    assert_eq!(server.get("/api/v1/namespaces/default/persistentvolumeclaims").unwrap()["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        server.get("/api/v1/namespaces/default/persistentvolumeclaims").unwrap()["items"].as_array().unwrap().len(),
+        2
+    );
 }

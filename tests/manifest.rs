@@ -7,20 +7,12 @@ use std::time::Duration;
 use ordinal::manifest::{self, Document, FieldErrorKind, ManifestError, Object};
 
 fn seed(name: &str) -> PathBuf {
-    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/seeds")
-        .join(name);
-    if local.exists() {
-        local
-    } else {
-        PathBuf::from("/work/shared/fixtures/seeds").join(name)
-    }
+    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/seeds").join(name);
+    if local.exists() { local } else { PathBuf::from("/work/shared/fixtures/seeds").join(name) }
 }
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 fn load(name: &str, text: &str) -> Result<Vec<Document>, Vec<ManifestError>> {
@@ -45,8 +37,7 @@ fn ok(name: &str, text: &str) -> Vec<Document> {
 fn kubia_is_rejected_with_selector_and_misplaced_volume_mounts() {
     let path = seed("kubia.yaml");
     let errs = manifest::load_file(&path).expect_err("kubia.yaml must not load");
-    let summary: Vec<(Option<usize>, Option<&str>)> =
-        errs.iter().map(|e| (e.line, e.field.as_deref())).collect();
+    let summary: Vec<(Option<usize>, Option<&str>)> = errs.iter().map(|e| (e.line, e.field.as_deref())).collect();
     assert_eq!(
         summary,
         [
@@ -56,17 +47,9 @@ fn kubia_is_rejected_with_selector_and_misplaced_volume_mounts() {
         ]
     );
     assert!(errs.iter().all(|e| e.file == path));
-    let shown: Vec<String> = errs
-        .iter()
-        .map(|e| {
-            e.to_string()
-                .replace(&format!("{}:", path.display()), "kubia.yaml:")
-        })
-        .collect();
-    assert_eq!(
-        shown[0],
-        r#"kubia.yaml:21: StatefulSet.apps "kubia" is invalid: spec.selector: Required value"#
-    );
+    let shown: Vec<String> =
+        errs.iter().map(|e| e.to_string().replace(&format!("{}:", path.display()), "kubia.yaml:")).collect();
+    assert_eq!(shown[0], r#"kubia.yaml:21: StatefulSet.apps "kubia" is invalid: spec.selector: Required value"#);
     assert_eq!(
         shown[1],
         r#"kubia.yaml:26: StatefulSet.apps "kubia" is invalid: spec.template.metadata.labels: Invalid value: {"app":"kubia"}: `selector` does not match template `labels`"#
@@ -81,13 +64,7 @@ fn kubia_is_rejected_with_selector_and_misplaced_volume_mounts() {
 fn the_other_seeds_load_and_validate_cleanly() {
     type Row<'a> = (usize, &'a str, &'a str, Option<&'a str>);
     let expect: &[(&str, &[Row])] = &[
-        (
-            "web.yaml",
-            &[
-                (5, "Service", "nginx", None),
-                (19, "StatefulSet", "web", None),
-            ],
-        ),
+        ("web.yaml", &[(5, "Service", "nginx", None), (19, "StatefulSet", "web", None)]),
         (
             "mysql.yaml",
             &[
@@ -116,24 +93,11 @@ fn the_other_seeds_load_and_validate_cleanly() {
     ];
     for (file, objects) in expect {
         let docs = manifest::load_file(&seed(file)).unwrap_or_else(|e| panic!("{file}: {e:#?}"));
-        let got: Vec<(usize, &str, &str, Option<&str>)> = docs
-            .iter()
-            .map(|d| {
-                (
-                    d.line,
-                    d.object.kind(),
-                    d.object.name(),
-                    d.object.namespace(),
-                )
-            })
-            .collect();
+        let got: Vec<(usize, &str, &str, Option<&str>)> =
+            docs.iter().map(|d| (d.line, d.object.kind(), d.object.name(), d.object.namespace())).collect();
         assert_eq!(&got, objects, "{file}");
         for d in &docs {
-            assert!(
-                manifest::validate(&d.object).is_empty(),
-                "{file}: {:?}",
-                manifest::validate(&d.object)
-            );
+            assert!(manifest::validate(&d.object).is_empty(), "{file}: {:?}", manifest::validate(&d.object));
             assert!(d.warnings.is_empty(), "{file}: {:?}", d.warnings);
         }
     }
@@ -143,20 +107,8 @@ fn the_other_seeds_load_and_validate_cleanly() {
 fn discover_then_load_the_seed_directory_skips_only_kubia() {
     let dir = seed("web.yaml").parent().unwrap().to_path_buf();
     let files = manifest::discover(&[dir]).unwrap();
-    let names: Vec<&str> = files
-        .iter()
-        .map(|f| f.file_name().unwrap().to_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "kubia.yaml",
-            "mysql.yaml",
-            "redis-cluster.yaml",
-            "web.yaml",
-            "zookeeper.yaml"
-        ]
-    );
+    let names: Vec<&str> = files.iter().map(|f| f.file_name().unwrap().to_str().unwrap()).collect();
+    assert_eq!(names, ["kubia.yaml", "mysql.yaml", "redis-cluster.yaml", "web.yaml", "zookeeper.yaml"]);
     let failed: Vec<&str> = files
         .iter()
         .filter(|f| manifest::load_file(f).is_err())
@@ -168,24 +120,11 @@ fn discover_then_load_the_seed_directory_skips_only_kubia() {
 #[test]
 fn web_apps_v1beta1_is_converted_with_selector_and_on_delete() {
     let docs = manifest::load_file(&seed("web.yaml")).unwrap();
-    let Object::StatefulSet(set) = &docs[1].object else {
-        panic!("{:?}", docs[1].object)
-    };
+    let Object::StatefulSet(set) = &docs[1].object else { panic!("{:?}", docs[1].object) };
     assert_eq!(docs[1].object.api_version(), "apps/v1");
     let spec = set.spec.as_ref().unwrap();
-    assert_eq!(
-        spec.selector
-            .match_labels
-            .as_ref()
-            .unwrap()
-            .get("app")
-            .map(String::as_str),
-        Some("nginx")
-    );
-    assert_eq!(
-        spec.update_strategy.as_ref().unwrap().type_.as_deref(),
-        Some("OnDelete")
-    );
+    assert_eq!(spec.selector.match_labels.as_ref().unwrap().get("app").map(String::as_str), Some("nginx"));
+    assert_eq!(spec.update_strategy.as_ref().unwrap().type_.as_deref(), Some("OnDelete"));
     assert_eq!(spec.service_name.as_deref(), Some("nginx"));
     assert_eq!(spec.replicas, Some(2));
     let claims = spec.volume_claim_templates.as_ref().unwrap();
@@ -197,24 +136,9 @@ fn web_apps_v1beta1_is_converted_with_selector_and_on_delete() {
 #[test]
 fn yaml_1_1_octal_as_kubectl_reads_it() {
     let docs = manifest::load_file(&seed("redis-cluster.yaml")).unwrap();
-    let Object::StatefulSet(set) = &docs[1].object else {
-        panic!()
-    };
-    let volumes = set
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .spec
-        .as_ref()
-        .unwrap()
-        .volumes
-        .as_ref()
-        .unwrap();
-    assert_eq!(
-        volumes[0].config_map.as_ref().unwrap().default_mode,
-        Some(0o755)
-    );
+    let Object::StatefulSet(set) = &docs[1].object else { panic!() };
+    let volumes = set.spec.as_ref().unwrap().template.spec.as_ref().unwrap().volumes.as_ref().unwrap();
+    assert_eq!(volumes[0].config_map.as_ref().unwrap().default_mode, Some(0o755));
 }
 
 // ---- legacy versions ----
@@ -238,23 +162,12 @@ spec:
 fn v1beta2_requires_a_selector_and_keeps_rolling_update() {
     let text = format!("apiVersion: apps/v1beta2\n{STS_BODY}");
     let errs = errors("b2.yaml", &text);
-    assert_eq!(
-        errs[0],
-        r#"b2.yaml:5: StatefulSet.apps "web" is invalid: spec.selector: Required value"#
-    );
+    assert_eq!(errs[0], r#"b2.yaml:5: StatefulSet.apps "web" is invalid: spec.selector: Required value"#);
 
-    let text = format!(
-        "apiVersion: apps/v1beta2\n{STS_BODY}  selector:\n    matchLabels:\n      app: nginx\n"
-    );
+    let text = format!("apiVersion: apps/v1beta2\n{STS_BODY}  selector:\n    matchLabels:\n      app: nginx\n");
     let docs = ok("b2.yaml", &text);
-    let Object::StatefulSet(set) = &docs[0].object else {
-        panic!()
-    };
-    assert_eq!(
-        set.spec.as_ref().unwrap().update_strategy,
-        None,
-        "RollingUpdate is apps/v1's default"
-    );
+    let Object::StatefulSet(set) = &docs[0].object else { panic!() };
+    assert_eq!(set.spec.as_ref().unwrap().update_strategy, None, "RollingUpdate is apps/v1's default");
 }
 
 #[test]
@@ -269,45 +182,24 @@ fn v1beta1_keeps_an_explicit_strategy_and_selector() {
             r#"b1.yaml:9: StatefulSet.apps "web" is invalid: spec.template.metadata.labels: Invalid value: {"app":"nginx"}: `selector` does not match template `labels`"#
         ]
     );
-    let text =
-        format!("apiVersion: apps/v1beta1\n{STS_BODY}  updateStrategy:\n    type: RollingUpdate\n");
+    let text = format!("apiVersion: apps/v1beta1\n{STS_BODY}  updateStrategy:\n    type: RollingUpdate\n");
     let docs = ok("b1.yaml", &text);
-    let Object::StatefulSet(set) = &docs[0].object else {
-        panic!()
-    };
-    assert_eq!(
-        set.spec
-            .as_ref()
-            .unwrap()
-            .update_strategy
-            .as_ref()
-            .unwrap()
-            .type_
-            .as_deref(),
-        Some("RollingUpdate")
-    );
+    let Object::StatefulSet(set) = &docs[0].object else { panic!() };
+    assert_eq!(set.spec.as_ref().unwrap().update_strategy.as_ref().unwrap().type_.as_deref(), Some("RollingUpdate"));
 }
 
 #[test]
 fn unknown_versions_of_known_kinds_are_errors() {
-    let errs = errors(
-        "v.yaml",
-        "apiVersion: apps/v2\nkind: StatefulSet\nmetadata:\n  name: web\n",
-    );
+    let errs = errors("v.yaml", "apiVersion: apps/v2\nkind: StatefulSet\nmetadata:\n  name: web\n");
     assert_eq!(
         errs,
         [
             r#"v.yaml:1: StatefulSet.apps "web": apiVersion: no matches for kind "StatefulSet" in version "apps/v2" (supported: apps/v1, apps/v1beta1, apps/v1beta2)"#
         ]
     );
-    let errs = errors(
-        "v.yaml",
-        "apiVersion: discovery.k8s.io/v1beta1\nkind: EndpointSlice\nmetadata:\n  name: s\n",
-    );
+    let errs = errors("v.yaml", "apiVersion: discovery.k8s.io/v1beta1\nkind: EndpointSlice\nmetadata:\n  name: s\n");
     assert!(
-        errs[0].contains(
-            r#"no matches for kind "EndpointSlice" in version "discovery.k8s.io/v1beta1""#
-        ),
+        errs[0].contains(r#"no matches for kind "EndpointSlice" in version "discovery.k8s.io/v1beta1""#),
         "{errs:?}"
     );
 }
@@ -331,9 +223,7 @@ spec:
 ";
     assert_eq!(
         errors("web.yaml", text),
-        [
-            r#"web.yaml:12: Service "nginx": spec.ports[1].port: invalid type: string "abc", expected i32"#
-        ]
+        [r#"web.yaml:12: Service "nginx": spec.ports[1].port: invalid type: string "abc", expected i32"#]
     );
     let errs = load("web.yaml", text).unwrap_err();
     assert_eq!(errs[0].field.as_deref(), Some("spec.ports[1].port"));
@@ -345,9 +235,7 @@ fn type_errors_in_flow_style_and_nested_lists() {
     let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: a, image: x}\n  - name: b\n    image: z\n    ports: [{containerPort: 80}, {containerPort: [1]}]\n";
     assert_eq!(
         errors("p.yaml", text),
-        [
-            r#"p.yaml:9: Pod "p": spec.containers[1].ports[1].containerPort: invalid type: sequence, expected i32"#
-        ]
+        [r#"p.yaml:9: Pod "p": spec.containers[1].ports[1].containerPort: invalid type: sequence, expected i32"#]
     );
     let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  labels:\n    version: 1.0\nspec: {ports: [{port: 80}]}\n";
     assert_eq!(
@@ -372,17 +260,9 @@ fn yaml_syntax_errors_carry_the_parser_line() {
     let errs = load("bad.yaml", text).unwrap_err();
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].line, Some(8), "{}", errs[0]);
-    assert!(
-        errs[0].message.starts_with("YAML syntax error: "),
-        "{}",
-        errs[0]
-    );
+    assert!(errs[0].message.starts_with("YAML syntax error: "), "{}", errs[0]);
 
-    let errs = load(
-        "dup.yaml",
-        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  name: b\n",
-    )
-    .unwrap_err();
+    let errs = load("dup.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  name: b\n").unwrap_err();
     assert_eq!(errs[0].line, Some(5), "{}", errs[0]);
     assert!(errs[0].message.contains("duplicate"), "{}", errs[0]);
 }
@@ -403,10 +283,7 @@ fn api_version_and_kind_are_required() {
         ["s.yaml:1: expected a Kubernetes object (a map with apiVersion and kind), found a string"]
     );
     assert_eq!(
-        errors(
-            "n.yaml",
-            "apiVersion: v1\nkind: Service\nmetadata:\n  generateName: x-\nspec: {clusterIP: None}\n"
-        ),
+        errors("n.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  generateName: x-\nspec: {clusterIP: None}\n"),
         [
             r#"n.yaml:3: Service is invalid: metadata.name: Required value: name is required (generateName is not supported in manifest files, as with kubectl apply)"#
         ]
@@ -417,10 +294,7 @@ fn api_version_and_kind_are_required() {
 fn empty_and_comment_only_documents_are_skipped() {
     assert!(ok("e.yaml", "").is_empty());
     assert!(ok("e.yaml", "# nothing\n---\n---\n# still nothing\n").is_empty());
-    let docs = ok(
-        "e.yaml",
-        "---\n---\n# c\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n",
-    );
+    let docs = ok("e.yaml", "---\n---\n# c\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n");
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0].line, 5);
 }
@@ -440,10 +314,7 @@ fn a_file_is_all_or_nothing() {
 fn kubectl_get_yaml_list_dump_loads_without_false_unknown_fields() {
     let path = fixture("cluster-dump.yaml");
     let docs = manifest::load_file(&path).unwrap_or_else(|e| panic!("{e:#?}"));
-    let got: Vec<(usize, &str, &str)> = docs
-        .iter()
-        .map(|d| (d.line, d.object.kind(), d.object.name()))
-        .collect();
+    let got: Vec<(usize, &str, &str)> = docs.iter().map(|d| (d.line, d.object.kind(), d.object.name())).collect();
     assert_eq!(
         got,
         [
@@ -458,38 +329,16 @@ fn kubectl_get_yaml_list_dump_loads_without_false_unknown_fields() {
         ]
     );
     for d in &docs {
-        assert!(
-            d.warnings.is_empty(),
-            "{}: {:#?}",
-            d.object.name(),
-            d.warnings
-        );
+        assert!(d.warnings.is_empty(), "{}: {:#?}", d.object.name(), d.warnings);
     }
-    let Object::Pod(pod) = &docs[3].object else {
-        panic!()
-    };
+    let Object::Pod(pod) = &docs[3].object else { panic!() };
     let status = pod.status.as_ref().unwrap();
     assert_eq!(status.pod_ip.as_deref(), Some("10.244.0.5"));
-    assert_eq!(
-        pod.spec.as_ref().unwrap().subdomain.as_deref(),
-        Some("nginx")
-    );
-    let requests = pod.spec.as_ref().unwrap().containers[0]
-        .resources
-        .as_ref()
-        .unwrap()
-        .requests
-        .as_ref()
-        .unwrap();
+    assert_eq!(pod.spec.as_ref().unwrap().subdomain.as_deref(), Some("nginx"));
+    let requests = pod.spec.as_ref().unwrap().containers[0].resources.as_ref().unwrap().requests.as_ref().unwrap();
     assert_eq!(requests["cpu"].0, "0.1");
     assert_eq!(requests["ephemeral-storage"].0, "1");
-    let ready = status
-        .conditions
-        .as_ref()
-        .unwrap()
-        .iter()
-        .find(|c| c.type_ == "Ready")
-        .unwrap();
+    let ready = status.conditions.as_ref().unwrap().iter().find(|c| c.type_ == "Ready").unwrap();
     assert_eq!(ready.status, "True");
 }
 
@@ -498,10 +347,7 @@ fn unknown_fields_warn_in_dumps_but_fail_statefulsets() {
     let text = std::fs::read_to_string(fixture("cluster-dump.yaml")).unwrap();
     // A field from a newer cluster in a Pod's status, just before its podIP.
     let lines: Vec<&str> = text.lines().collect();
-    let pod_ip = lines
-        .iter()
-        .position(|l| *l == "    podIP: 10.244.0.5")
-        .unwrap();
+    let pod_ip = lines.iter().position(|l| *l == "    podIP: 10.244.0.5").unwrap();
     let mut newer: Vec<&str> = lines.clone();
     newer.insert(pod_ip, "    futureField: {a: 1}");
     let docs = ok("dump.yaml", &newer.join("\n"));
@@ -509,10 +355,7 @@ fn unknown_fields_warn_in_dumps_but_fail_statefulsets() {
     let w: Vec<String> = docs[3].warnings.iter().map(ToString::to_string).collect();
     assert_eq!(
         w,
-        [format!(
-            r#"dump.yaml:{}: Pod "web-0": status.futureField: unknown field "futureField""#,
-            pod_ip + 1
-        )]
+        [format!(r#"dump.yaml:{}: Pod "web-0": status.futureField: unknown field "futureField""#, pod_ip + 1)]
     );
 
     // The same in the StatefulSet's spec is an error.
@@ -521,10 +364,7 @@ fn unknown_fields_warn_in_dumps_but_fail_statefulsets() {
     bad.insert(replicas, "    replica: 3");
     assert_eq!(
         errors("dump.yaml", &bad.join("\n")),
-        [format!(
-            r#"dump.yaml:{}: StatefulSet.apps "web": spec.replica: unknown field "replica""#,
-            replicas + 1
-        )]
+        [format!(r#"dump.yaml:{}: StatefulSet.apps "web": spec.replica: unknown field "replica""#, replicas + 1)]
     );
 }
 
@@ -561,10 +401,7 @@ fn json_list_dump_and_typed_list_without_item_kinds() {
 {"metadata":{"name":"p1","namespace":"default"},"spec":{"containers":[{"name":"c","image":"i"}]},"status":{"podIP":"10.0.0.1","phase":"Running"}},
 {"metadata":{"name":"p2","namespace":"default"},"spec":{"containers":[{"name":"c","image":"i"}]},"status":{"podIP":"10.0.0.2"}}]}"#;
     let docs = ok("pods.json", text);
-    let got: Vec<(usize, &str, &str)> = docs
-        .iter()
-        .map(|d| (d.line, d.object.kind(), d.object.name()))
-        .collect();
+    let got: Vec<(usize, &str, &str)> = docs.iter().map(|d| (d.line, d.object.kind(), d.object.name())).collect();
     assert_eq!(got, [(2, "Pod", "p1"), (3, "Pod", "p2")]);
 }
 
@@ -572,24 +409,13 @@ fn json_list_dump_and_typed_list_without_item_kinds() {
 fn json_stream_and_syntax_errors() {
     let text = "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"a\"}}\n{\"apiVersion\":\"v1\",\n\"kind\":\"Namespace\",\"metadata\":{\"name\":\"b\"}}\n";
     let docs = ok("s.json", text);
-    assert_eq!(
-        docs.iter()
-            .map(|d| (d.line, d.object.name()))
-            .collect::<Vec<_>>(),
-        [(1, "a"), (2, "b")]
-    );
+    assert_eq!(docs.iter().map(|d| (d.line, d.object.name())).collect::<Vec<_>>(), [(1, "a"), (2, "b")]);
 
-    let errs = load(
-        "bad.json",
-        "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Namespace\"\n  \"metadata\": {}\n}\n",
-    )
-    .unwrap_err();
+    let errs = load("bad.json", "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Namespace\"\n  \"metadata\": {}\n}\n")
+        .unwrap_err();
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].line, Some(4));
-    assert_eq!(
-        errs[0].to_string(),
-        "bad.json:4: JSON syntax error: expected `,` or `}` (column 3)"
-    );
+    assert_eq!(errs[0].to_string(), "bad.json:4: JSON syntax error: expected `,` or `}` (column 3)");
 }
 
 #[test]
@@ -663,45 +489,20 @@ spec:
             "spec.ports[2].targetPort",
         ]
     );
-    assert!(
-        got[0]
-            .1
-            .starts_with(r#"Invalid value: "1svc": a DNS-1035 label"#),
-        "{}",
-        got[0].1
-    );
+    assert!(got[0].1.starts_with(r#"Invalid value: "1svc": a DNS-1035 label"#), "{}", got[0].1);
     assert_eq!(
         got[1].1,
         r#"Unsupported value: "Magic": supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort""#
     );
-    assert_eq!(
-        got[2].1,
-        r#"Invalid value: "10.0.0.300": must be empty, 'None', or a valid IP address"#
-    );
+    assert_eq!(got[2].1, r#"Invalid value: "10.0.0.300": must be empty, 'None', or a valid IP address"#);
     assert_eq!(got[4].1, "Required value");
-    assert_eq!(
-        got[5].1,
-        "Invalid value: 0: must be between 1 and 65535, inclusive"
-    );
-    assert_eq!(
-        got[6].1,
-        r#"Unsupported value: "HTTP": supported values: "SCTP", "TCP", "UDP""#
-    );
+    assert_eq!(got[5].1, "Invalid value: 0: must be between 1 and 65535, inclusive");
+    assert_eq!(got[6].1, r#"Unsupported value: "HTTP": supported values: "SCTP", "TCP", "UDP""#);
     assert_eq!(got[8].1, r#"Duplicate value: "web""#);
 
-    let external =
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: ext\nspec:\n  type: ExternalName\n";
-    assert_eq!(
-        field_errors("e.yaml", external),
-        [(
-            "spec.externalName".to_string(),
-            "Required value".to_string()
-        )]
-    );
-    ok(
-        "e.yaml",
-        &format!("{external}  externalName: db.example.com.\n"),
-    );
+    let external = "apiVersion: v1\nkind: Service\nmetadata:\n  name: ext\nspec:\n  type: ExternalName\n";
+    assert_eq!(field_errors("e.yaml", external), [("spec.externalName".to_string(), "Required value".to_string())]);
+    ok("e.yaml", &format!("{external}  externalName: db.example.com.\n"));
     assert_eq!(
         field_errors(
             "p.yaml",
@@ -710,10 +511,7 @@ spec:
         .0,
         "spec.ports"
     );
-    ok(
-        "h.yaml",
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: headless\nspec:\n  clusterIP: None\n",
-    );
+    ok("h.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: headless\nspec:\n  clusterIP: None\n");
 }
 
 const GOOD_STS: &str = "apiVersion: apps/v1
@@ -756,10 +554,7 @@ fn statefulset_validation() {
         .replace("        - name: www\n", "        - name: data\n");
     let got = field_errors("sts.yaml", &bad);
     let expected = [
-        (
-            "spec.podManagementPolicy",
-            r#"Invalid value: "Sometimes": must be 'OrderedReady' or 'Parallel'"#,
-        ),
+        ("spec.podManagementPolicy", r#"Invalid value: "Sometimes": must be 'OrderedReady' or 'Parallel'"#),
         (
             "spec.updateStrategy.rollingUpdate",
             r#"Invalid value: {"partition":1}: only allowed for updateStrategy 'RollingUpdate'"#,
@@ -768,50 +563,25 @@ fn statefulset_validation() {
             "spec.persistentVolumeClaimRetentionPolicy.whenDeleted",
             r#"Unsupported value: "Keep": supported values: "Retain", "Delete""#,
         ),
-        (
-            "spec.replicas",
-            "Invalid value: -1: must be greater than or equal to 0",
-        ),
-        (
-            "spec.minReadySeconds",
-            "Invalid value: -5: must be greater than or equal to 0",
-        ),
-        (
-            "spec.ordinals.start",
-            "Invalid value: -2: must be greater than or equal to 0",
-        ),
-        (
-            "spec.template.spec.restartPolicy",
-            r#"Unsupported value: "Never": supported values: "Always""#,
-        ),
+        ("spec.replicas", "Invalid value: -1: must be greater than or equal to 0"),
+        ("spec.minReadySeconds", "Invalid value: -5: must be greater than or equal to 0"),
+        ("spec.ordinals.start", "Invalid value: -2: must be greater than or equal to 0"),
+        ("spec.template.spec.restartPolicy", r#"Unsupported value: "Never": supported values: "Always""#),
         (
             "spec.template.spec.activeDeadlineSeconds",
             "Forbidden: activeDeadlineSeconds in StatefulSet is not Supported",
         ),
-        (
-            "spec.template.spec.containers[1].volumeMounts[0].name",
-            r#"Not found: "data""#,
-        ),
-        (
-            "spec.template.spec.containers[1].name",
-            r#"Duplicate value: "nginx""#,
-        ),
+        ("spec.template.spec.containers[1].volumeMounts[0].name", r#"Not found: "data""#),
+        ("spec.template.spec.containers[1].name", r#"Duplicate value: "nginx""#),
         ("spec.template.spec.containers[1].image", "Required value"),
     ];
     let mut got_sorted = got.clone();
     got_sorted.sort();
-    let mut want: Vec<(String, String)> = expected
-        .iter()
-        .map(|(f, m)| (f.to_string(), m.to_string()))
-        .collect();
+    let mut want: Vec<(String, String)> = expected.iter().map(|(f, m)| (f.to_string(), m.to_string())).collect();
     want.sort();
     assert_eq!(got_sorted, want);
     // Errors come in line order.
-    let lines: Vec<usize> = load("sts.yaml", &bad)
-        .unwrap_err()
-        .iter()
-        .map(|e| e.line.unwrap())
-        .collect();
+    let lines: Vec<usize> = load("sts.yaml", &bad).unwrap_err().iter().map(|e| e.line.unwrap()).collect();
     assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
 
     let no_containers = GOOD_STS.replace(
@@ -820,21 +590,14 @@ fn statefulset_validation() {
     );
     assert_eq!(
         field_errors("sts.yaml", &no_containers),
-        [(
-            "spec.template.spec.containers".to_string(),
-            "Required value".to_string()
-        )]
+        [("spec.template.spec.containers".to_string(), "Required value".to_string())]
     );
-    let empty_selector = GOOD_STS.replace(
-        "    matchLabels:\n      app: nginx\n",
-        "    matchLabels: {}\n",
-    );
+    let empty_selector = GOOD_STS.replace("    matchLabels:\n      app: nginx\n", "    matchLabels: {}\n");
     assert_eq!(
         field_errors("sts.yaml", &empty_selector),
         [(
             "spec.selector".to_string(),
-            r#"Invalid value: {"matchLabels":{}}: empty selector is invalid for statefulset"#
-                .to_string()
+            r#"Invalid value: {"matchLabels":{}}: empty selector is invalid for statefulset"#.to_string()
         )]
     );
     let expressions = GOOD_STS.replace(
@@ -844,28 +607,17 @@ fn statefulset_validation() {
     ok("sts.yaml", &expressions);
     let bad_claim = GOOD_STS.replace("      name: www\n    spec:", "      name: WWW\n    spec:");
     let got = field_errors("sts.yaml", &bad_claim);
-    assert_eq!(
-        got[0].0,
-        "spec.template.spec.containers[0].volumeMounts[0].name"
-    );
+    assert_eq!(got[0].0, "spec.template.spec.containers[0].volumeMounts[0].name");
     assert_eq!(got[1].0, "spec.volumeClaimTemplates[0].metadata.name");
 }
 
 #[test]
 fn invalid_message_reads_like_the_api_server() {
-    let text = GOOD_STS.replace(
-        "    matchLabels:\n      app: nginx\n",
-        "    matchLabels:\n      app: other\n",
-    );
-    let docs = manifest::load_str(
-        Path::new("x.yaml"),
-        &text.replace("apps/v1", "apps/v1beta2"),
-    );
+    let text = GOOD_STS.replace("    matchLabels:\n      app: nginx\n", "    matchLabels:\n      app: other\n");
+    let docs = manifest::load_str(Path::new("x.yaml"), &text.replace("apps/v1", "apps/v1beta2"));
     assert!(docs.is_err());
     let obj = object(GOOD_STS);
-    let Object::StatefulSet(mut set) = obj else {
-        panic!()
-    };
+    let Object::StatefulSet(mut set) = obj else { panic!() };
     set.spec.as_mut().unwrap().selector = Default::default();
     let obj = Object::StatefulSet(set);
     let errs = manifest::validate(&obj);
@@ -891,35 +643,29 @@ fn statefulset_updates_only_change_mutable_fields() {
     let image = object(&GOOD_STS.replace("image: nginx", "image: nginx:1.27"));
     assert_eq!(manifest::validate_update(&old, &image), []);
     // Defaults equal absence: a stored, defaulted object against the manifest.
-    let defaulted = object(&GOOD_STS.replace("  serviceName: nginx\n", "  serviceName: nginx\n  podManagementPolicy: OrderedReady\n  revisionHistoryLimit: 10\n").replace("storage: 1Gi\n", "storage: 1Gi\n      volumeMode: Filesystem\n"));
+    let defaulted = object(
+        &GOOD_STS
+            .replace(
+                "  serviceName: nginx\n",
+                "  serviceName: nginx\n  podManagementPolicy: OrderedReady\n  revisionHistoryLimit: 10\n",
+            )
+            .replace("storage: 1Gi\n", "storage: 1Gi\n      volumeMode: Filesystem\n"),
+    );
     assert_eq!(manifest::validate_update(&defaulted, &old), []);
 
     let forbidden = "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden";
     for changed in [
         GOOD_STS.replace("serviceName: nginx", "serviceName: other"),
-        GOOD_STS.replace(
-            "  serviceName: nginx\n",
-            "  serviceName: nginx\n  podManagementPolicy: Parallel\n",
-        ),
+        GOOD_STS.replace("  serviceName: nginx\n", "  serviceName: nginx\n  podManagementPolicy: Parallel\n"),
         GOOD_STS.replace("storage: 1Gi", "storage: 2Gi"),
         GOOD_STS
-            .replace(
-                "      app: nginx\n  template",
-                "      app: nginx\n      tier: web\n  template",
-            )
-            .replace(
-                "        app: nginx\n    spec",
-                "        app: nginx\n        tier: web\n    spec",
-            ),
+            .replace("      app: nginx\n  template", "      app: nginx\n      tier: web\n  template")
+            .replace("        app: nginx\n    spec", "        app: nginx\n        tier: web\n    spec"),
     ] {
         let errs = manifest::validate_update(&old, &object(&changed));
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert_eq!(
-            (
-                errs[0].field.as_str(),
-                errs[0].kind.clone(),
-                errs[0].message.as_str()
-            ),
+            (errs[0].field.as_str(), errs[0].kind.clone(), errs[0].message.as_str()),
             ("spec", FieldErrorKind::Forbidden, forbidden)
         );
     }
@@ -932,25 +678,13 @@ fn service_cluster_ip_is_immutable() {
             "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  clusterIP: {ip}\n  ports: [{{port: 80}}]\n"
         ))
     };
-    assert_eq!(
-        manifest::validate_update(&svc("10.96.0.10"), &svc("10.96.0.10")),
-        []
-    );
-    assert_eq!(
-        manifest::validate_update(&svc("10.96.0.10"), &svc("\"\"")),
-        []
-    );
+    assert_eq!(manifest::validate_update(&svc("10.96.0.10"), &svc("10.96.0.10")), []);
+    assert_eq!(manifest::validate_update(&svc("10.96.0.10"), &svc("\"\"")), []);
     let errs = manifest::validate_update(&svc("10.96.0.10"), &svc("10.96.0.11"));
     assert_eq!(errs.len(), 1);
-    assert_eq!(
-        errs[0].to_string(),
-        r#"spec.clusterIP: Invalid value: "10.96.0.11": field is immutable"#
-    );
+    assert_eq!(errs[0].to_string(), r#"spec.clusterIP: Invalid value: "10.96.0.11": field is immutable"#);
     assert_eq!(errs[0].kind, FieldErrorKind::Immutable);
-    assert_eq!(
-        manifest::validate_update(&svc("None"), &svc("10.96.0.11"))[0].kind,
-        FieldErrorKind::Immutable
-    );
+    assert_eq!(manifest::validate_update(&svc("None"), &svc("10.96.0.11"))[0].kind, FieldErrorKind::Immutable);
 }
 
 // ---- discovery ----
@@ -958,35 +692,19 @@ fn service_cluster_ip_is_immutable() {
 #[test]
 fn discover_reads_directories_like_kubectl() {
     let dir = tempfile::tempdir().unwrap();
-    for name in [
-        "b.yaml",
-        "a.yml",
-        "c.json",
-        "notes.txt",
-        ".hidden.yaml",
-        "sub/d.yaml",
-    ] {
+    for name in ["b.yaml", "a.yml", "c.json", "notes.txt", ".hidden.yaml", "sub/d.yaml"] {
         let p = dir.path().join(name);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, "").unwrap();
     }
     let explicit = dir.path().join("notes.txt");
     let files = manifest::discover(&[dir.path().to_path_buf(), explicit.clone()]).unwrap();
-    let names: Vec<&str> = files
-        .iter()
-        .map(|f| f.file_name().unwrap().to_str().unwrap())
-        .collect();
+    let names: Vec<&str> = files.iter().map(|f| f.file_name().unwrap().to_str().unwrap()).collect();
     assert_eq!(names, ["a.yml", "b.yaml", "c.json", "notes.txt"]);
 
     let missing = dir.path().join("nope.yaml");
     let err = manifest::discover(std::slice::from_ref(&missing)).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "{}: cannot read manifest path: the path does not exist",
-            missing.display()
-        )
-    );
+    assert_eq!(err.to_string(), format!("{}: cannot read manifest path: the path does not exist", missing.display()));
     let err = manifest::load_file(&missing).unwrap_err();
     assert_eq!(err[0].file, missing);
 }
@@ -1004,12 +722,7 @@ async fn next_change(rx: &mut tokio::sync::mpsc::Receiver<PathBuf>) -> PathBuf {
 /// `same` arrives for a while.
 async fn no_change(rx: &mut tokio::sync::mpsc::Receiver<PathBuf>, same: Option<&Path>) {
     while let Ok(Some(p)) = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
-        assert_eq!(
-            Some(p.as_path()),
-            same,
-            "unexpected notification for {}",
-            p.display()
-        );
+        assert_eq!(Some(p.as_path()), same, "unexpected notification for {}", p.display());
     }
 }
 
@@ -1069,17 +782,10 @@ async fn watch_a_single_file_survives_replacement() {
 
 #[test]
 fn watch_needs_existing_paths() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let err = manifest::watch(vec![PathBuf::from("/nonexistent/dir")]).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("/nonexistent/dir: cannot watch:"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("/nonexistent/dir: cannot watch:"), "{err}");
     });
 }
 
@@ -1099,17 +805,12 @@ fn generated_dump(services: usize, pods_per_service: usize) -> String {
             .enumerate()
             .position(|(i, l)| {
                 *l == format!("    name: {name}")
-                    && lines[..i].iter().rev().find(|l| l.starts_with("  kind: "))
-                        == Some(&kind_line)
+                    && lines[..i].iter().rev().find(|l| l.starts_with("  kind: ")) == Some(&kind_line)
             })
             .unwrap();
-        let start = (0..name_at)
-            .rev()
-            .find(|&i| lines[i].starts_with("- "))
-            .unwrap();
-        let end = (name_at..lines.len())
-            .find(|&i| lines[i].starts_with("- ") || lines[i].starts_with("kind: List"))
-            .unwrap();
+        let start = (0..name_at).rev().find(|&i| lines[i].starts_with("- ")).unwrap();
+        let end =
+            (name_at..lines.len()).find(|&i| lines[i].starts_with("- ") || lines[i].starts_with("kind: List")).unwrap();
         lines[start..end].join("\n") + "\n"
     };
     let service = item("  kind: Service", "nginx");
@@ -1119,11 +820,7 @@ fn generated_dump(services: usize, pods_per_service: usize) -> String {
     for s in 0..services {
         let svc = format!("svc-{s}");
         out.push_str(&service.replace("nginx", &svc));
-        out.push_str(
-            &slice
-                .replace("nginx", &svc)
-                .replace(&format!("{svc}-7xq2p"), &format!("{svc}-abcde")),
-        );
+        out.push_str(&slice.replace("nginx", &svc).replace(&format!("{svc}-7xq2p"), &format!("{svc}-abcde")));
         for p in 0..pods_per_service {
             let ip = format!("10.{}.{}.{}", 100 + s / 250, s % 250, p + 1);
             out.push_str(
@@ -1147,23 +844,12 @@ fn generated_dump_loads_with_exact_lines() {
     for d in &docs {
         assert!(d.warnings.is_empty(), "{:?}", d.warnings);
         // Each item starts at its "- apiVersion" line.
-        assert!(
-            lines[d.line - 1].starts_with("- apiVersion: "),
-            "{}: {}",
-            d.line,
-            lines[d.line - 1]
-        );
+        assert!(lines[d.line - 1].starts_with("- apiVersion: "), "{}: {}", d.line, lines[d.line - 1]);
     }
-    let pods = docs
-        .iter()
-        .filter(|d| matches!(d.object, Object::Pod(_)))
-        .count();
+    let pods = docs.iter().filter(|d| matches!(d.object, Object::Pod(_))).count();
     assert_eq!(pods, 200);
     // A broken pod deep in the dump is reported at its own line.
-    let target = lines
-        .iter()
-        .position(|l| *l == "    hostname: svc-17-3")
-        .unwrap();
+    let target = lines.iter().position(|l| *l == "    hostname: svc-17-3").unwrap();
     let broken = text.replacen("    hostname: svc-17-3\n", "    hostname: [svc-17-3]\n", 1);
     let errs = load("dump.yaml", &broken).unwrap_err();
     assert_eq!(
@@ -1180,10 +866,7 @@ fn thread_cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
     // Fields after the command name (which is in parentheses): utime is the 14th field overall.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<u64> = rest
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
+    let fields: Vec<u64> = rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
     let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
     Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
 }
@@ -1201,11 +884,7 @@ fn ten_thousand_pods_load_in_under_two_seconds() {
     let (start, cpu_start) = (std::time::Instant::now(), thread_cpu_time());
     let docs = ok("dump.yaml", &text);
     let (elapsed, cpu) = (start.elapsed(), thread_cpu_time() - cpu_start);
-    println!(
-        "{} objects, {} MiB, loaded in {elapsed:?} wall, {cpu:?} CPU",
-        docs.len(),
-        text.len() >> 20
-    );
+    println!("{} objects, {} MiB, loaded in {elapsed:?} wall, {cpu:?} CPU", docs.len(), text.len() >> 20);
     assert_eq!(docs.len(), 12_000);
     assert!(cpu < Duration::from_secs(2), "{cpu:?}");
 }
@@ -1213,10 +892,7 @@ fn ten_thousand_pods_load_in_under_two_seconds() {
 #[test]
 fn claim_templates_need_access_modes_and_a_well_formed_storage_request() {
     let bad = GOOD_STS
-        .replace(
-            "      accessModes: [ReadWriteOnce]\n",
-            "      accessModes: [ReadWriteSometimes]\n",
-        )
+        .replace("      accessModes: [ReadWriteOnce]\n", "      accessModes: [ReadWriteSometimes]\n")
         .replace("          storage: 1Gi\n", "          storage: 1Gb\n");
     assert_eq!(
         field_errors("sts.yaml", &bad),
@@ -1231,18 +907,11 @@ fn claim_templates_need_access_modes_and_a_well_formed_storage_request() {
             ),
         ]
     );
-    let lines: Vec<Option<usize>> = load("sts.yaml", &bad)
-        .unwrap_err()
-        .iter()
-        .map(|e| e.line)
-        .collect();
+    let lines: Vec<Option<usize>> = load("sts.yaml", &bad).unwrap_err().iter().map(|e| e.line).collect();
     assert_eq!(lines, [Some(25), Some(28)]);
     let missing = GOOD_STS
         .replace("      accessModes: [ReadWriteOnce]\n", "")
-        .replace(
-            "      resources:\n        requests:\n          storage: 1Gi\n",
-            "      storageClassName: fast\n",
-        );
+        .replace("      resources:\n        requests:\n          storage: 1Gi\n", "      storageClassName: fast\n");
     assert_eq!(
         field_errors("sts.yaml", &missing),
         [
@@ -1250,17 +919,11 @@ fn claim_templates_need_access_modes_and_a_well_formed_storage_request() {
                 "spec.volumeClaimTemplates[0].spec.accessModes".to_string(),
                 "Required value: at least 1 access mode is required".to_string()
             ),
-            (
-                "spec.volumeClaimTemplates[0].spec.resources[storage]".to_string(),
-                "Required value".to_string()
-            ),
+            ("spec.volumeClaimTemplates[0].spec.resources[storage]".to_string(), "Required value".to_string()),
         ]
     );
     for q in ["1", "1.5Gi", "500m", "1e3", "0.1", "+2Ki", "1E-2"] {
-        ok(
-            "sts.yaml",
-            &GOOD_STS.replace("storage: 1Gi", &format!("storage: {q}")),
-        );
+        ok("sts.yaml", &GOOD_STS.replace("storage: 1Gi", &format!("storage: {q}")));
     }
 }
 
@@ -1268,22 +931,14 @@ fn claim_templates_need_access_modes_and_a_well_formed_storage_request() {
 fn pod_and_endpoint_identity_is_checked_for_dns() {
     let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-0\nspec:\n  hostname: Web_0\n  subdomain: nginx\n  containers: [{name: c, image: i}]\nstatus:\n  podIP: 10.0.0.300\n  podIPs:\n  - ip: fd00::1\n";
     assert_eq!(
-        field_errors("pod.yaml", pod)
-            .iter()
-            .map(|(f, _)| f.as_str())
-            .collect::<Vec<_>>(),
+        field_errors("pod.yaml", pod).iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
         ["spec.hostname", "status.podIP"]
     );
     let slice = "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: s-1\naddressType: IPv4\nendpoints:\n- addresses: [10.0.0.1]\n  hostname: web-0\n- addresses: [fd00::1]\nports:\n- name: web\n  port: 80\n- name: web\n  port: 0\n  protocol: ICMP\n";
     let got = field_errors("slice.yaml", slice);
     assert_eq!(
         got.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
-        [
-            "endpoints[1].addresses[0]",
-            "ports[1].name",
-            "ports[1].port",
-            "ports[1].protocol"
-        ]
+        ["endpoints[1].addresses[0]", "ports[1].name", "ports[1].port", "ports[1].protocol"]
     );
     let errs = load("slice.yaml", slice).unwrap_err();
     assert_eq!(
@@ -1295,39 +950,21 @@ fn pod_and_endpoint_identity_is_checked_for_dns() {
 #[test]
 fn syntax_errors_line_endings_and_bom() {
     let cases = [
-        (
-            "tab.yaml",
-            "apiVersion: v1\nkind: Service\nmetadata:\n\tname: x\n",
-        ),
+        ("tab.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n\tname: x\n"),
         (
             "indent.yaml",
             "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n   name: bad\n",
         ),
-        (
-            "colon.yaml",
-            "apiVersion: v1\nkind: Service\nmetadata:\n  name: s: x\n",
-        ),
-        (
-            "unclosed.yaml",
-            "apiVersion: v1\nkind: Service\nmetadata: {name: s\nspec: {}\n",
-        ),
+        ("colon.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: s: x\n"),
+        ("unclosed.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: s\nspec: {}\n"),
         (
             "crlf.yaml",
             "apiVersion: v1\r\nkind: Service\r\nmetadata:\r\n  name: s\r\nspec:\r\n  ports:\r\n  - port: x\r\n",
         ),
-        (
-            "bom.yaml",
-            "\u{feff}apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: x\n",
-        ),
-        (
-            "alias.yaml",
-            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: *nope\n",
-        ),
+        ("bom.yaml", "\u{feff}apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: x\n"),
+        ("alias.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: *nope\n"),
     ];
-    let got: Vec<String> = cases
-        .iter()
-        .flat_map(|(name, text)| errors(name, text))
-        .collect();
+    let got: Vec<String> = cases.iter().flat_map(|(name, text)| errors(name, text)).collect();
     assert_eq!(
         got,
         [
@@ -1359,18 +996,12 @@ spec:
     port: 8080
 ";
     let docs = ok("a.yaml", text);
-    let Object::Service(svc) = &docs[0].object else {
-        panic!()
-    };
+    let Object::Service(svc) = &docs[0].object else { panic!() };
     let spec = svc.spec.as_ref().unwrap();
     assert_eq!(spec.selector.as_ref().unwrap()["app"], "web");
     let ports = spec.ports.as_ref().unwrap();
     assert_eq!(
-        (
-            ports[1].name.as_deref(),
-            ports[1].port,
-            ports[1].protocol.as_deref()
-        ),
+        (ports[1].name.as_deref(), ports[1].port, ports[1].protocol.as_deref()),
         (Some("alt"), 8080, Some("TCP"))
     );
     // An unknown field inside a list item of a StatefulSet is located exactly.
@@ -1395,10 +1026,7 @@ async fn watch_follows_configmap_volume_updates() {
     std::fs::write(d.join("..2026_11_20_09_00_00.1/web.yaml"), "a: 1\n").unwrap();
     std::os::unix::fs::symlink("..2026_11_20_09_00_00.1", d.join("..data")).unwrap();
     std::os::unix::fs::symlink("..data/web.yaml", d.join("web.yaml")).unwrap();
-    assert_eq!(
-        manifest::discover(&[d.to_path_buf()]).unwrap(),
-        [d.join("web.yaml")]
-    );
+    assert_eq!(manifest::discover(&[d.to_path_buf()]).unwrap(), [d.join("web.yaml")]);
     let (_guard, mut rx) = manifest::watch(vec![d.to_path_buf()]).unwrap();
 
     // An update: new timestamped directory, `..data_tmp` pointing at it, renamed over `..data`.
@@ -1407,10 +1035,7 @@ async fn watch_follows_configmap_volume_updates() {
     std::os::unix::fs::symlink("..2026_11_20_09_05_00.2", d.join("..data_tmp")).unwrap();
     std::fs::rename(d.join("..data_tmp"), d.join("..data")).unwrap();
     assert_eq!(next_change(&mut rx).await, d.join("web.yaml"));
-    assert_eq!(
-        std::fs::read_to_string(d.join("web.yaml")).unwrap(),
-        "a: 2\n"
-    );
+    assert_eq!(std::fs::read_to_string(d.join("web.yaml")).unwrap(), "a: 2\n");
 }
 
 #[test]
@@ -1450,26 +1075,14 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuf {
 
 #[test]
 fn a_new_field_in_every_pod_of_a_dump_is_logged_once() {
-    let text = generated_dump(3, 2).replace(
-        "    qosClass: Burstable\n",
-        "    qosClass: Burstable\n    futureField: 1\n",
-    );
+    let text =
+        generated_dump(3, 2).replace("    qosClass: Burstable\n", "    qosClass: Burstable\n    futureField: 1\n");
     let buf = LogBuf::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(buf.clone())
-        .with_ansi(false)
-        .without_time()
-        .finish();
+    let subscriber = tracing_subscriber::fmt().with_writer(buf.clone()).with_ansi(false).without_time().finish();
     let docs = tracing::subscriber::with_default(subscriber, || ok("dump.yaml", &text));
-    let pods: Vec<&Document> = docs
-        .iter()
-        .filter(|d| matches!(d.object, Object::Pod(_)))
-        .collect();
+    let pods: Vec<&Document> = docs.iter().filter(|d| matches!(d.object, Object::Pod(_))).collect();
     assert_eq!(pods.len(), 6);
-    assert!(
-        pods.iter().all(|d| d.warnings.len() == 1
-            && d.warnings[0].field.as_deref() == Some("status.futureField"))
-    );
+    assert!(pods.iter().all(|d| d.warnings.len() == 1 && d.warnings[0].field.as_deref() == Some("status.futureField")));
     let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<&str> = log.lines().collect();
     assert_eq!(lines.len(), 1, "{log}");
@@ -1488,9 +1101,7 @@ fn truncated_and_mangled_input_never_panics() {
     let json = r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},"spec":{"ports":[{"port":53}]}}]}"#;
     let mut tried = 0;
     for text in [yaml.as_str(), json, GOOD_STS] {
-        let boundaries: Vec<usize> = (0..=text.len())
-            .filter(|&i| text.is_char_boundary(i))
-            .collect();
+        let boundaries: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
         for &cut in boundaries.iter().step_by(17) {
             let _ = load("cut.yaml", &text[..cut]);
             tried += 1;
@@ -1499,9 +1110,7 @@ fn truncated_and_mangled_input_never_panics() {
             if at >= text.len() {
                 continue;
             }
-            let junk = [
-                ":", "-", "{", "[", "\"", "\t", "&a ", "*a", "<<: ", "\n- ", "0x", "~", "!!int ",
-            ][n % 13];
+            let junk = [":", "-", "{", "[", "\"", "\t", "&a ", "*a", "<<: ", "\n- ", "0x", "~", "!!int "][n % 13];
             let mangled = format!("{}{junk}{}", &text[..at], &text[at..]);
             let _ = load("mangled.yaml", &mangled);
             tried += 1;
@@ -1515,27 +1124,15 @@ fn list_items_stream_but_other_objects_with_items_do_not() {
     // A typed list whose kind comes after its items, items without apiVersion/kind.
     let text = "apiVersion: v1\nitems:\n- metadata: {name: p1}\n  spec: {containers: [{name: c, image: i}]}\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: n1}\n- metadata: {name: p2}\n  spec: {containers: [{name: c, image: i}]}\nkind: PodList\n";
     let docs = ok("l.yaml", text);
-    let got: Vec<(usize, &str, &str)> = docs
-        .iter()
-        .map(|d| (d.line, d.object.kind(), d.object.name()))
-        .collect();
-    assert_eq!(
-        got,
-        [(3, "Pod", "p1"), (5, "Namespace", "n1"), (8, "Pod", "p2")]
-    );
+    let got: Vec<(usize, &str, &str)> = docs.iter().map(|d| (d.line, d.object.kind(), d.object.name())).collect();
+    assert_eq!(got, [(3, "Pod", "p1"), (5, "Namespace", "n1"), (8, "Pod", "p2")]);
 
     // Objects that are not lists keep a top-level `items` to themselves.
     let text = "apiVersion: example.com/v1\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: x}\nkind: Widget\nmetadata:\n  name: w\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\nitems:\n- 1\nspec:\n  clusterIP: None\n";
     let docs = ok("w.yaml", text);
-    let got: Vec<(usize, &str, &str)> = docs
-        .iter()
-        .map(|d| (d.line, d.object.kind(), d.object.name()))
-        .collect();
+    let got: Vec<(usize, &str, &str)> = docs.iter().map(|d| (d.line, d.object.kind(), d.object.name())).collect();
     assert_eq!(got, [(1, "Widget", "w"), (10, "Service", "s")]);
-    assert_eq!(
-        docs[1].warnings[0].to_string(),
-        r#"w.yaml:14: Service "s": items: unknown field "items""#
-    );
+    assert_eq!(docs[1].warnings[0].to_string(), r#"w.yaml:14: Service "s": items: unknown field "items""#);
 
     // Errors in streamed items are reported with the others, in file order.
     let text = "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: a}\n  spec: {ports: [{port: x}]}\n- kind: Pod\n  metadata: {name: b}\nkind: List\n";
@@ -1563,19 +1160,13 @@ fn ten_thousand_pods_as_json_load_in_under_two_seconds() {
         })
         .collect::<Result<_, _>>()
         .unwrap();
-    let text = serde_json::to_string_pretty(
-        &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}),
-    )
-    .unwrap();
+    let text =
+        serde_json::to_string_pretty(&serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items})).unwrap();
     drop(docs);
     let (start, cpu_start) = (std::time::Instant::now(), thread_cpu_time());
     let docs = ok("dump.json", &text);
     let (elapsed, cpu) = (start.elapsed(), thread_cpu_time() - cpu_start);
-    println!(
-        "{} objects, {} MiB of JSON, loaded in {elapsed:?} wall, {cpu:?} CPU",
-        docs.len(),
-        text.len() >> 20
-    );
+    println!("{} objects, {} MiB of JSON, loaded in {elapsed:?} wall, {cpu:?} CPU", docs.len(), text.len() >> 20);
     assert_eq!(docs.len(), 12_000);
     assert!(docs.iter().all(|d| d.warnings.is_empty()));
     assert!(cpu < Duration::from_secs(2), "{cpu:?}");

@@ -18,7 +18,11 @@ fn big_headless(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
     );
     y.push_str("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: big-1, namespace: default, labels: {kubernetes.io/service-name: big}}\naddressType: IPv4\nports: [{name: peer, port: 7000, protocol: TCP}]\nendpoints:\n");
     for i in 0..n {
-        y.push_str(&format!("- {{addresses: [10.2.{}.{}], hostname: big-{i}, conditions: {{ready: true}}}}\n", i / 250, i % 250 + 1));
+        y.push_str(&format!(
+            "- {{addresses: [10.2.{}.{}], hostname: big-{i}, conditions: {{ready: true}}}}\n",
+            i / 250,
+            i % 250 + 1
+        ));
     }
     let path = dir.join("big.yaml");
     std::fs::write(&path, y).unwrap();
@@ -32,7 +36,8 @@ fn edns_is_echoed_only_when_asked_and_badvers_for_version_1() {
     let edns = with.edns.expect("OPT echoed");
     assert_eq!((edns.max_payload(), edns.version()), (1232, 0));
 
-    let plain = Message::from_vec(&udp_raw(s.addr, &query_bytes("web.prod.svc.cluster.local.", T::A, None)).unwrap()).unwrap();
+    let plain =
+        Message::from_vec(&udp_raw(s.addr, &query_bytes("web.prod.svc.cluster.local.", T::A, None)).unwrap()).unwrap();
     assert!(plain.edns.is_none(), "no OPT in a reply to a query without one");
 
     // EDNS version 1 → BADVERS (extended rcode 16: OPT TTL high byte 1, header rcode 0).
@@ -67,7 +72,9 @@ fn large_answer_sets_tc_over_udp_and_comes_whole_over_tcp() {
     assert!(small.metadata.truncation, "500 SRV answers alone exceed 1232 bytes");
 
     // A query without EDNS is limited to 512 bytes.
-    let plain = Message::from_vec(&udp_raw(s.addr, &query_bytes("big-7.big.default.svc.cluster.local.", T::A, None)).unwrap()).unwrap();
+    let plain =
+        Message::from_vec(&udp_raw(s.addr, &query_bytes("big-7.big.default.svc.cluster.local.", T::A, None)).unwrap())
+            .unwrap();
     assert_eq!(plain.answers.len(), 1, "small answers fit 512 bytes");
 
     // dig retries over TCP on TC by itself; +tcp goes straight there.
@@ -81,7 +88,10 @@ fn large_answer_sets_tc_over_udp_and_comes_whole_over_tcp() {
 fn client_udp_size_is_honoured() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(&[big_headless(dir.path(), 100)], ZoneConfig::default(), true);
-    let q = |size| Message::from_vec(&udp_raw(s.addr, &query_bytes("big.default.svc.cluster.local.", T::A, Some(size))).unwrap()).unwrap();
+    let q = |size| {
+        Message::from_vec(&udp_raw(s.addr, &query_bytes("big.default.svc.cluster.local.", T::A, Some(size))).unwrap())
+            .unwrap()
+    };
     // 100 A records ≈ 1.7 KB: truncated at 1232 and at 512 (the floor), whole at 4096.
     assert!(q(1232).metadata.truncation);
     assert!(q(100).metadata.truncation, "sizes under 512 count as 512");
@@ -210,14 +220,30 @@ fn forwarding_to_an_upstream_passes_bytes_through() {
         }
     });
     let args = ordinal::config::Cli::try_parse_from_for_tests(&[
-        "ordinal", "serve", "--replay", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--upstream", &up_addr.to_string(),
-        "-f", fixture("conformance.yaml").to_str().unwrap(),
+        "ordinal",
+        "serve",
+        "--replay",
+        "--listen",
+        "127.0.0.1:0",
+        "--admin",
+        "127.0.0.1:0",
+        "--upstream",
+        &up_addr.to_string(),
+        "-f",
+        fixture("conformance.yaml").to_str().unwrap(),
     ]);
     let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let t = std::thread::spawn(move || {
         let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(ordinal::run::serve(args, async { let _ = stop_rx.await; }, move |dns, _| addr_tx.send(dns[0]).unwrap())).unwrap();
+        rt.block_on(ordinal::run::serve(
+            args,
+            async {
+                let _ = stop_rx.await;
+            },
+            move |dns, _| addr_tx.send(dns[0]).unwrap(),
+        ))
+        .unwrap();
     });
     let addr = addr_rx.recv_timeout(Duration::from_secs(5)).unwrap();
     std::thread::sleep(Duration::from_millis(300));

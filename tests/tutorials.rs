@@ -75,7 +75,8 @@ impl Embedded {
             .stderr(std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap())
             .spawn()
             .unwrap();
-        let e = Embedded { child, dns: ([127, 0, 0, 1], dns).into(), admin: ([127, 0, 0, 1], admin).into(), state, log };
+        let e =
+            Embedded { child, dns: ([127, 0, 0, 1], dns).into(), admin: ([127, 0, 0, 1], admin).into(), state, log };
         e.wait("ready", Duration::from_secs(60), || e.http("GET", "/ready").0 == 200);
         e
     }
@@ -107,7 +108,9 @@ impl Embedded {
         let mut resp = String::new();
         let _ = s.read_to_string(&mut resp);
         let code = resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-        let body = resp.split_once("\r\n\r\n").map(|(h, b)| if h.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(b) } else { b.to_string() });
+        let body = resp.split_once("\r\n\r\n").map(|(h, b)| {
+            if h.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(b) } else { b.to_string() }
+        });
         (code, body.unwrap_or_default())
     }
 
@@ -126,11 +129,18 @@ impl Embedded {
     }
 
     fn ready_pods(&self, ns: &str) -> Vec<String> {
-        self.pods(ns).into_iter().filter(|p| seen_of(p).ready && !seen_of(p).deleting).map(|p| seen_of(&p).name).collect()
+        self.pods(ns)
+            .into_iter()
+            .filter(|p| seen_of(p).ready && !seen_of(p).deleting)
+            .map(|p| seen_of(&p).name)
+            .collect()
     }
 
     fn pvcs(&self, ns: &str) -> Vec<String> {
-        self.list(&format!("/api/v1/namespaces/{ns}/persistentvolumeclaims")).iter().map(|p| p["metadata"]["name"].as_str().unwrap_or("").to_string()).collect()
+        self.list(&format!("/api/v1/namespaces/{ns}/persistentvolumeclaims"))
+            .iter()
+            .map(|p| p["metadata"]["name"].as_str().unwrap_or("").to_string())
+            .collect()
     }
 
     fn ctl(&self, args: &[&str]) -> (bool, String, String) {
@@ -150,16 +160,29 @@ impl Embedded {
 
     fn dig(&self, name: &str, rtype: &str) -> Vec<String> {
         let out = Command::new("dig")
-            .args([&format!("@{}", self.dns.ip()), "-p", &self.dns.port().to_string(), name, rtype, "+short", "+time=2", "+tries=1"])
+            .args([
+                &format!("@{}", self.dns.ip()),
+                "-p",
+                &self.dns.port().to_string(),
+                name,
+                rtype,
+                "+short",
+                "+time=2",
+                "+tries=1",
+            ])
             .output()
             .unwrap();
-        let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect();
+        let mut v: Vec<String> =
+            String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect();
         v.sort();
         v
     }
 
     fn pod_ip(&self, ns: &str, name: &str) -> Option<String> {
-        self.pods(ns).into_iter().find(|p| p["metadata"]["name"] == name).and_then(|p| p["status"]["podIP"].as_str().map(str::to_string))
+        self.pods(ns)
+            .into_iter()
+            .find(|p| p["metadata"]["name"] == name)
+            .and_then(|p| p["status"]["podIP"].as_str().map(str::to_string))
     }
 
     /// Records pod watch events of `ns` in the background.
@@ -215,7 +238,9 @@ fn dechunk(body: &str) -> String {
 }
 
 fn seen_of(p: &Value) -> Seen {
-    let ready = p["status"]["conditions"].as_array().is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
+    let ready = p["status"]["conditions"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
     Seen {
         kind: String::new(),
         name: p["metadata"]["name"].as_str().unwrap_or("").to_string(),
@@ -268,7 +293,10 @@ fn web_tutorial_ordered_creation_dns_scaling_and_updates() {
     assert_eq!(c.dig("web-0.nginx.default.svc.cluster.local", "A"), vec![ip0.clone()]);
     assert_eq!(c.dig("nginx.default.svc.cluster.local", "A").len(), 2);
     let table = c.ctl_ok(&["get", "pods"]);
-    assert!(table.starts_with("NAME") && table.contains("READY") && table.contains("web-0") && table.contains("1/1"), "{table}");
+    assert!(
+        table.starts_with("NAME") && table.contains("READY") && table.contains("web-0") && table.contains("1/1"),
+        "{table}"
+    );
 
     // Deleting all pods brings back the same names; DNS follows.
     c.ctl_ok(&["delete", "pod", "web-0"]);
@@ -278,7 +306,9 @@ fn web_tutorial_ordered_creation_dns_scaling_and_updates() {
         p.len() == 2 && p.iter().all(|p| seen_of(p).ready && !seen_of(p).deleting)
     });
     assert_eq!(c.pod_names("default"), vec!["web-0", "web-1"]);
-    c.wait("DNS follows web-0", T, || c.dig("web-0.nginx.default.svc.cluster.local", "A") == vec![c.pod_ip("default", "web-0").unwrap()]);
+    c.wait("DNS follows web-0", T, || {
+        c.dig("web-0.nginx.default.svc.cluster.local", "A") == vec![c.pod_ip("default", "web-0").unwrap()]
+    });
 
     // Scale up to 5: web-2..4 created in order; scale down to 3: web-4 then web-3 go; 5 PVCs stay.
     let mark = watch.lock().unwrap().len();
@@ -310,21 +340,46 @@ fn web_tutorial_ordered_creation_dns_scaling_and_updates() {
     assert!(ok && out.contains("complete"), "{out}");
 
     // Partition: only ordinals ≥ partition update.
-    c.ctl_ok(&["patch", "statefulset", "web", "-p", r#"{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":2}}}}"#]);
+    c.ctl_ok(&[
+        "patch",
+        "statefulset",
+        "web",
+        "-p",
+        r#"{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":2}}}}"#,
+    ]);
     c.ctl_ok(&["set", "image", "statefulset/web", "nginx=registry.k8s.io/nginx-slim:0.25"]);
-    c.wait("web-2 updated", T, || c.pods("default").iter().any(|p| seen_of(p).name == "web-2" && seen_of(p).image.ends_with(":0.25") && seen_of(p).ready));
+    c.wait("web-2 updated", T, || {
+        c.pods("default")
+            .iter()
+            .any(|p| seen_of(p).name == "web-2" && seen_of(p).image.ends_with(":0.25") && seen_of(p).ready)
+    });
     std::thread::sleep(Duration::from_millis(500));
     let images: Vec<(String, String)> = c.pods("default").iter().map(|p| (seen_of(p).name, seen_of(p).image)).collect();
-    assert!(images.iter().filter(|(n, _)| n != "web-2").all(|(_, i)| i.ends_with(":0.24")), "partition held lower ordinals back: {images:?}");
+    assert!(
+        images.iter().filter(|(n, _)| n != "web-2").all(|(_, i)| i.ends_with(":0.24")),
+        "partition held lower ordinals back: {images:?}"
+    );
 
     // OnDelete: nothing changes until a pod is deleted; the deleted one comes back updated.
-    c.ctl_ok(&["patch", "statefulset", "web", "-p", r#"{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null}}}"#]);
+    c.ctl_ok(&[
+        "patch",
+        "statefulset",
+        "web",
+        "-p",
+        r#"{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null}}}"#,
+    ]);
     c.ctl_ok(&["set", "image", "statefulset/web", "nginx=registry.k8s.io/nginx-slim:0.26"]);
     std::thread::sleep(Duration::from_millis(500));
     assert!(c.pods("default").iter().all(|p| !seen_of(p).image.ends_with(":0.26")), "OnDelete replaced pods by itself");
     c.ctl_ok(&["delete", "pod", "web-1"]);
-    c.wait("web-1 recreated at the new image", T, || c.pods("default").iter().any(|p| seen_of(p).name == "web-1" && seen_of(p).image.ends_with(":0.26") && seen_of(p).ready));
-    assert!(c.pods("default").iter().filter(|p| seen_of(p).name != "web-1").all(|p| !seen_of(p).image.ends_with(":0.26")));
+    c.wait("web-1 recreated at the new image", T, || {
+        c.pods("default")
+            .iter()
+            .any(|p| seen_of(p).name == "web-1" && seen_of(p).image.ends_with(":0.26") && seen_of(p).ready)
+    });
+    assert!(
+        c.pods("default").iter().filter(|p| seen_of(p).name != "web-1").all(|p| !seen_of(p).image.ends_with(":0.26"))
+    );
 }
 
 #[test]
@@ -342,10 +397,12 @@ fn web_tutorial_orphan_delete_adoption_cascade_and_pvc_reuse() {
     assert!(out.contains("statefulset.apps \"web\" deleted"), "{out}");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(c.pod_names("default").len(), 3, "orphaned pods keep running");
-    let uids: Vec<String> = c.pods("default").iter().map(|p| p["metadata"]["uid"].as_str().unwrap().to_string()).collect();
+    let uids: Vec<String> =
+        c.pods("default").iter().map(|p| p["metadata"]["uid"].as_str().unwrap().to_string()).collect();
     c.ctl_ok(&["apply", "-f", web.to_str().unwrap()]);
     c.wait("surplus web-2 terminated", T, || c.pod_names("default") == vec!["web-0", "web-1"]);
-    let after: Vec<String> = c.pods("default").iter().map(|p| p["metadata"]["uid"].as_str().unwrap().to_string()).collect();
+    let after: Vec<String> =
+        c.pods("default").iter().map(|p| p["metadata"]["uid"].as_str().unwrap().to_string()).collect();
     assert_eq!(after, uids[..2].to_vec(), "web-0 and web-1 were adopted, not recreated");
 
     // Cascading delete: pods go (highest ordinal first), PVCs stay; re-creating reuses them.
@@ -359,7 +416,11 @@ fn web_tutorial_orphan_delete_adoption_cascade_and_pvc_reuse() {
     c.ctl_ok(&["apply", "-f", web.to_str().unwrap()]);
     c.wait("2 ready again", T, || c.ready_pods("default").len() == 2);
     assert_eq!(c.pvcs("default").len(), 3, "the same PVCs are reused, none created");
-    let claim = c.pods("default")[0]["spec"]["volumes"].as_array().unwrap().iter().find_map(|v| v["persistentVolumeClaim"]["claimName"].as_str().map(str::to_string));
+    let claim = c.pods("default")[0]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|v| v["persistentVolumeClaim"]["claimName"].as_str().map(str::to_string));
     assert_eq!(claim.as_deref(), Some("www-web-0"));
 }
 
@@ -370,7 +431,9 @@ fn parallel_redis_mysql_and_zookeeper_tutorials() {
 
     // Parallel: all pods created at once (no waiting for readiness).
     let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(seeds.join("redis-cluster.yaml")).unwrap().replace("  replicas: 4\n", "  replicas: 4\n  podManagementPolicy: Parallel\n");
+    let text = std::fs::read_to_string(seeds.join("redis-cluster.yaml"))
+        .unwrap()
+        .replace("  replicas: 4\n", "  replicas: 4\n  podManagementPolicy: Parallel\n");
     let redis = dir.path().join("redis.yaml");
     std::fs::write(&redis, text).unwrap();
     let watch = c.watch_pods("default");
@@ -397,10 +460,15 @@ fn parallel_redis_mysql_and_zookeeper_tutorials() {
 
     // zookeeper: pod names only under the governing Service; the client Service has a cluster IP.
     c.ctl_ok(&["apply", "-f", seeds.join("zookeeper.yaml").to_str().unwrap()]);
-    c.wait("3 zookeeper pods", T, || c.pods("default").iter().filter(|p| seen_of(p).name.starts_with("zookeeper-") && seen_of(p).ready).count() == 3);
+    c.wait("3 zookeeper pods", T, || {
+        c.pods("default").iter().filter(|p| seen_of(p).name.starts_with("zookeeper-") && seen_of(p).ready).count() == 3
+    });
     let zk0 = c.pod_ip("default", "zookeeper-0").unwrap();
     assert_eq!(c.dig("zookeeper-0.zookeeper-server.default.svc.cluster.local", "A"), vec![zk0.clone()]);
-    assert!(c.dig("zookeeper-0.zookeeper.default.svc.cluster.local", "A").is_empty(), "no hostname under a non-governing service");
+    assert!(
+        c.dig("zookeeper-0.zookeeper.default.svc.cluster.local", "A").is_empty(),
+        "no hostname under a non-governing service"
+    );
     assert_eq!(c.dig("_leader-election._tcp.zookeeper-server.default.svc.cluster.local", "SRV").len(), 3);
     assert_eq!(c.dig("zookeeper.default.svc.cluster.local", "A").len(), 1);
 }
@@ -414,7 +482,10 @@ fn kubia_is_rejected_and_nothing_applied() {
     let all = format!("{out}{err}");
     assert!(all.contains("spec.selector"), "{all}");
     assert!(all.contains("spec.template.spec.volumeMounts"), "{all}");
-    assert!(c.list("/api/v1/namespaces/default/services").iter().all(|s| s["metadata"]["name"] != "kubia"), "the Service from the same file was not applied");
+    assert!(
+        c.list("/api/v1/namespaces/default/services").iter().all(|s| s["metadata"]["name"] != "kubia"),
+        "the Service from the same file was not applied"
+    );
     assert!(c.list("/apis/apps/v1/namespaces/default/statefulsets").is_empty());
 }
 
@@ -424,7 +495,10 @@ fn node_loss_keeps_the_pod_terminating_until_forced_and_never_duplicates() {
     let c = Embedded::start();
     c.ctl_ok(&["apply", "-f", seeds.join("web.yaml").to_str().unwrap()]);
     c.wait("2 ready", T, || c.ready_pods("default").len() == 2);
-    let node = c.pods("default").into_iter().find(|p| p["metadata"]["name"] == "web-1").unwrap()["spec"]["nodeName"].as_str().unwrap().to_string();
+    let node = c.pods("default").into_iter().find(|p| p["metadata"]["name"] == "web-1").unwrap()["spec"]["nodeName"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let watch = c.watch_pods("default");
     c.ctl_ok(&["inject", "lose-node", &node]);
     // kubectl's delete waits for the pod to go, which it never does on a lost node.
@@ -435,7 +509,9 @@ fn node_loss_keeps_the_pod_terminating_until_forced_and_never_duplicates() {
     assert_eq!(web1.len(), 1, "exactly one web-1");
     assert!(seen_of(web1[0]).deleting, "web-1 stays Terminating while its node is lost");
     c.ctl_ok(&["delete", "pod", "web-1", "--force", "--grace-period=0"]);
-    c.wait("web-1 recreated", T, || c.pods("default").iter().any(|p| p["metadata"]["name"] == "web-1" && !seen_of(p).deleting));
+    c.wait("web-1 recreated", T, || {
+        c.pods("default").iter().any(|p| p["metadata"]["name"] == "web-1" && !seen_of(p).deleting)
+    });
     let ev = watch.lock().unwrap().clone();
     // Never two live web-1 at once: a new web-1 is ADDED only after the old one's DELETED.
     let deleted = first(&ev, |e| e.name == "web-1" && e.kind == "DELETED").expect("old web-1 deleted");

@@ -95,12 +95,19 @@ mod tests {
     fn body_round_trips_and_additionals_can_be_cut() {
         let q = to_wire("_pg._tcp.db.prod.svc.cluster.local").unwrap();
         let t: Box<[u8]> = to_wire("db-0.db.prod.svc.cluster.local").unwrap().into();
-        let srv = Rr { owner: q.clone().into(), ttl: 5, data: Rdata::Srv { priority: 0, weight: 100, port: 5432, target: t.clone() } };
+        let srv = Rr {
+            owner: q.clone().into(),
+            ttl: 5,
+            data: Rdata::Srv { priority: 0, weight: 100, port: 5432, target: t.clone() },
+        };
         let a = Rr { owner: t, ttl: 5, data: Rdata::A("10.1.0.10".parse().unwrap()) };
         let p = Prebuilt::encode(&q, 33, &[srv], &[a]);
         assert_eq!(p.counts, [1, 0, 1]);
         let msg = p.records(&q).unwrap();
-        assert_eq!(msg.answers[0].to_string(), "_pg._tcp.db.prod.svc.cluster.local. 5 IN SRV 0 100 5432 db-0.db.prod.svc.cluster.local.");
+        assert_eq!(
+            msg.answers[0].to_string(),
+            "_pg._tcp.db.prod.svc.cluster.local. 5 IN SRV 0 100 5432 db-0.db.prod.svc.cluster.local."
+        );
         assert_eq!(msg.additionals[0].to_string(), "db-0.db.prod.svc.cluster.local. 5 IN A 10.1.0.10");
         let cut = Prebuilt { counts: [1, 0, 0], body: p.body[..p.additional_at as usize].into(), ..p.clone() };
         assert_eq!(cut.records(&q).unwrap().answers.len(), 1);

@@ -436,7 +436,12 @@ impl Cache {
         }
         let c = self.counts();
         let st = &self.zone.stats;
-        for (gauge, v) in [(&st.services, c.services), (&st.endpoint_sets, c.endpoint_sets), (&st.pods, c.pods), (&st.namespaces, c.namespaces)] {
+        for (gauge, v) in [
+            (&st.services, c.services),
+            (&st.endpoint_sets, c.endpoint_sets),
+            (&st.pods, c.pods),
+            (&st.namespaces, c.namespaces),
+        ] {
             gauge.store(v as u64, Ordering::Relaxed);
         }
         rebuilt
@@ -537,9 +542,7 @@ impl Cache {
 
     fn bump_serial(&mut self) {
         self.changed = false;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as u32);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as u32);
         let serial = now.max(self.zone.serial.load(Ordering::Relaxed));
         self.zone.serial.store(serial, Ordering::Relaxed);
         let cfg = &self.zone.config;

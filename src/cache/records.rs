@@ -204,7 +204,13 @@ fn port_name(port: &Port, svc_text: &str) -> Option<Box<[u8]>> {
 }
 
 /// All names and PTR contributions of one service.
-pub fn service_output(svc: &Service, sets: &[&EndpointSet], domain: &str, ttl: u32, ignore_empty: bool) -> ServiceOutput {
+pub fn service_output(
+    svc: &Service,
+    sets: &[&EndpointSet],
+    domain: &str,
+    ttl: u32,
+    ignore_empty: bool,
+) -> ServiceOutput {
     let mut out = ServiceOutput::default();
     let svc_text = format!("{}.{}.svc.{domain}", svc.key.name, svc.key.namespace);
     let Some(svc_name) = fqdn(&svc_text) else { return out };
@@ -270,7 +276,14 @@ fn cluster_ip_names(out: &mut ServiceOutput, svc: &Service, svc_name: &[u8], svc
 }
 
 /// Spec §2.4: A/AAAA of every ready endpoint; SRV per named port × endpoint.
-fn headless_names(out: &mut ServiceOutput, svc_name: &[u8], svc_text: &str, targets: &[Target], ports: &[Port], ttl: u32) {
+fn headless_names(
+    out: &mut ServiceOutput,
+    svc_name: &[u8],
+    svc_text: &str,
+    targets: &[Target],
+    ports: &[Port],
+    ttl: u32,
+) {
     let mut b = EntryBuilder::new(svc_name.into());
     for t in targets {
         for &ip in &t.ips {

@@ -203,7 +203,11 @@ mod tests {
         let t0 = wire("db-0.db.prod.svc.cluster.local");
         let mut w = Writer::after_question(&q);
         let rrs = [
-            Rr { owner: q.clone(), ttl: 5, data: Rdata::Srv { priority: 0, weight: 50, port: 5432, target: t0.clone() } },
+            Rr {
+                owner: q.clone(),
+                ttl: 5,
+                data: Rdata::Srv { priority: 0, weight: 50, port: 5432, target: t0.clone() },
+            },
             Rr { owner: t0.clone(), ttl: 5, data: Rdata::A("10.1.0.10".parse().unwrap()) },
             Rr { owner: t0.clone(), ttl: 5, data: Rdata::Aaaa("fd00::1".parse().unwrap()) },
             Rr { owner: q.clone(), ttl: 5, data: Rdata::Ptr(t0.clone()) },
@@ -212,7 +216,12 @@ mod tests {
             Rr {
                 owner: wire("cluster.local"),
                 ttl: 5,
-                data: Rdata::Soa { mname: wire("ns.dns.cluster.local"), rname: wire("hostmaster.cluster.local"), serial: 7, timers: [7200, 1800, 86400, 5] },
+                data: Rdata::Soa {
+                    mname: wire("ns.dns.cluster.local"),
+                    rname: wire("hostmaster.cluster.local"),
+                    serial: 7,
+                    timers: [7200, 1800, 86400, 5],
+                },
             },
             Rr { owner: wire("cluster.local"), ttl: 5, data: Rdata::Ns(wire("ns.dns.cluster.local")) },
         ];
@@ -243,7 +252,11 @@ mod tests {
         let n = 2000;
         for i in 0..n {
             let t = wire(&format!("big-{i}.big.default.svc.cluster.local"));
-            w.rr(&Rr { owner: q.clone(), ttl: 5, data: Rdata::Srv { priority: 0, weight: 0, port: 1, target: t.clone() } });
+            w.rr(&Rr {
+                owner: q.clone(),
+                ttl: 5,
+                data: Rdata::Srv { priority: 0, weight: 0, port: 1, target: t.clone() },
+            });
             w.rr(&Rr { owner: t, ttl: 5, data: Rdata::A(Ipv4Addr::from(i as u32)) });
         }
         let msg = decode(&q, 33, [2 * n as u16, 0, 0], &w.buf);

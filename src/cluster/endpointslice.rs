@@ -48,12 +48,8 @@ fn hostname_for(pod: &Pod, svc: &Service) -> Option<String> {
 
 fn pod_ips(pod: &Pod) -> Vec<IpAddr> {
     let status = pod.status.as_ref();
-    let mut ips: Vec<IpAddr> = status
-        .and_then(|s| s.pod_ips.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|ip| ip.ip.parse().ok())
-        .collect();
+    let mut ips: Vec<IpAddr> =
+        status.and_then(|s| s.pod_ips.as_ref()).into_iter().flatten().filter_map(|ip| ip.ip.parse().ok()).collect();
     if ips.is_empty() {
         ips.extend(status.and_then(|s| s.pod_ip.as_deref()).and_then(|ip| ip.parse::<IpAddr>().ok()));
     }
@@ -210,9 +206,8 @@ mod tests {
     #[test]
     fn terminating_pods_are_not_ready_unless_published() {
         let mut p = pod("db-0", "10.1.0.10", true, "db");
-        p.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-            k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
-        ));
+        p.metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH));
         let slices = slices_for(&svc("db", false), &[&p]);
         let c = slices[0].endpoints[0].conditions.clone().unwrap();
         assert_eq!((c.ready, c.serving, c.terminating), (Some(false), Some(true), Some(true)));

@@ -238,7 +238,9 @@ impl EndpointSet {
             .iter()
             .flatten()
             .enumerate()
-            .filter_map(|(i, p)| Some(Port::new(format!("ports[{i}].port"), p.name.as_ref(), p.port?, p.protocol.as_deref())))
+            .filter_map(|(i, p)| {
+                Some(Port::new(format!("ports[{i}].port"), p.name.as_ref(), p.port?, p.protocol.as_deref()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(EndpointSet { service: ObjectKey::new(Some(&key.namespace), service), endpoints, ports }))
     }
@@ -254,11 +256,16 @@ impl EndpointSet {
             for (list, ready) in groups {
                 for (j, a) in list.into_iter().flatten().enumerate() {
                     let ip = parse_ip(&format!("subsets[{i}].addresses[{j}].ip"), &a.ip)?;
-                    endpoints.push(Endpoint { addresses: vec![ip], ready, hostname: a.hostname.clone().filter(|h| !h.is_empty()) });
+                    endpoints.push(Endpoint {
+                        addresses: vec![ip],
+                        ready,
+                        hostname: a.hostname.clone().filter(|h| !h.is_empty()),
+                    });
                 }
             }
             for (j, p) in subset.ports.iter().flatten().enumerate() {
-                let port = Port::new(format!("subsets[{i}].ports[{j}].port"), p.name.as_ref(), p.port, p.protocol.as_deref())?;
+                let port =
+                    Port::new(format!("subsets[{i}].ports[{j}].port"), p.name.as_ref(), p.port, p.protocol.as_deref())?;
                 if !ports.contains(&port) {
                     ports.push(port);
                 }

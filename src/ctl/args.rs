@@ -101,12 +101,38 @@ pub enum Inject {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verb {
     Help(String),
-    Apply { files: Vec<PathBuf> },
-    Get { resources: Vec<&'static Resource>, names: Vec<String>, watch: bool, output: Output, selector: Option<String>, columns: LabelColumns },
-    Describe { resource: &'static Resource, names: Vec<String>, selector: Option<String> },
-    Scale { resource: &'static Resource, name: String, replicas: i64 },
-    Patch { resource: &'static Resource, name: String, patch: String, kind: PatchType },
-    SetImage { resource: &'static Resource, name: String, images: Vec<(String, String)> },
+    Apply {
+        files: Vec<PathBuf>,
+    },
+    Get {
+        resources: Vec<&'static Resource>,
+        names: Vec<String>,
+        watch: bool,
+        output: Output,
+        selector: Option<String>,
+        columns: LabelColumns,
+    },
+    Describe {
+        resource: &'static Resource,
+        names: Vec<String>,
+        selector: Option<String>,
+    },
+    Scale {
+        resource: &'static Resource,
+        name: String,
+        replicas: i64,
+    },
+    Patch {
+        resource: &'static Resource,
+        name: String,
+        patch: String,
+        kind: PatchType,
+    },
+    SetImage {
+        resource: &'static Resource,
+        name: String,
+        images: Vec<(String, String)>,
+    },
     /// `delete TYPE NAME...`, `delete TYPE -l SELECTOR` (`resource` set) or `delete -f FILE|DIR` (`files`).
     Delete {
         resource: Option<&'static Resource>,
@@ -118,10 +144,20 @@ pub enum Verb {
         selector: Option<String>,
         wait: bool,
     },
-    RolloutStatus { resource: &'static Resource, name: String, timeout: Option<Duration> },
+    RolloutStatus {
+        resource: &'static Resource,
+        name: String,
+        timeout: Option<Duration>,
+    },
     Inject(Inject),
     /// `wait --for=... TYPE NAME... | TYPE -l SEL`.
-    Wait { resource: &'static Resource, names: Vec<String>, selector: Option<String>, cond: WaitFor, timeout: Duration },
+    Wait {
+        resource: &'static Resource,
+        names: Vec<String>,
+        selector: Option<String>,
+        cond: WaitFor,
+        timeout: Duration,
+    },
 }
 
 /// `wait --for`.
@@ -172,30 +208,27 @@ const GLOBAL: &[Flag] = &[
 
 const APPLY_FLAGS: &[Flag] = &[f("filename", Some('f'), Kind::Value), f("recursive", Some('R'), Kind::Bool)];
 const GET_FLAGS: &[Flag] = &[
-            f("template", None, Kind::Value),
-            f("show-labels", None, Kind::Bool),
-            f("label-columns", Some('L'), Kind::Value),
-            f("watch", Some('w'), Kind::Bool),
-            f("output", Some('o'), Kind::Value),
-            f("selector", Some('l'), Kind::Value),
-        ];
+    f("template", None, Kind::Value),
+    f("show-labels", None, Kind::Bool),
+    f("label-columns", Some('L'), Kind::Value),
+    f("watch", Some('w'), Kind::Bool),
+    f("output", Some('o'), Kind::Value),
+    f("selector", Some('l'), Kind::Value),
+];
 const DESCRIBE_FLAGS: &[Flag] = &[f("selector", Some('l'), Kind::Value)];
 const SCALE_FLAGS: &[Flag] = &[f("replicas", None, Kind::Value)];
 const PATCH_FLAGS: &[Flag] = &[f("patch", Some('p'), Kind::Value), f("type", None, Kind::Value)];
 const DELETE_FLAGS: &[Flag] = &[
-            f("filename", Some('f'), Kind::Value),
-            f("cascade", None, Kind::Value),
-            f("force", None, Kind::Bool),
-            f("grace-period", None, Kind::Value),
-            f("now", None, Kind::Bool),
-            f("selector", Some('l'), Kind::Value),
-            f("wait", None, Kind::Bool),
-        ];
-const WAIT_FLAGS: &[Flag] = &[
-            f("for", None, Kind::Value),
-            f("timeout", None, Kind::Value),
-            f("selector", Some('l'), Kind::Value),
-        ];
+    f("filename", Some('f'), Kind::Value),
+    f("cascade", None, Kind::Value),
+    f("force", None, Kind::Bool),
+    f("grace-period", None, Kind::Value),
+    f("now", None, Kind::Bool),
+    f("selector", Some('l'), Kind::Value),
+    f("wait", None, Kind::Bool),
+];
+const WAIT_FLAGS: &[Flag] =
+    &[f("for", None, Kind::Value), f("timeout", None, Kind::Value), f("selector", Some('l'), Kind::Value)];
 const ROLLOUT_FLAGS: &[Flag] = &[f("timeout", None, Kind::Value)];
 
 fn verb_flags(verb: &str) -> &'static [Flag] {
@@ -212,7 +245,8 @@ fn verb_flags(verb: &str) -> &'static [Flag] {
     }
 }
 
-const VERBS: &[&str] = &["apply", "get", "describe", "scale", "patch", "set", "delete", "rollout", "wait", "inject", "help"];
+const VERBS: &[&str] =
+    &["apply", "get", "describe", "scale", "patch", "set", "delete", "rollout", "wait", "inject", "help"];
 
 /// Parsed flags: long name → values (last one wins for scalars).
 #[derive(Default)]
@@ -231,7 +265,12 @@ impl Flags {
         match self.last(long) {
             None => Ok(false),
             Some(v) => parse_bool(v).ok_or_else(|| {
-                usage(format!("invalid argument {v:?} for \"--{long}\" flag: strconv.ParseBool: parsing {v:?}: invalid syntax"), Some(verb))
+                usage(
+                    format!(
+                        "invalid argument {v:?} for \"--{long}\" flag: strconv.ParseBool: parsing {v:?}: invalid syntax"
+                    ),
+                    Some(verb),
+                )
             }),
         }
     }
@@ -346,7 +385,12 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
         // Only flags (or nothing): validate them, then show help.
         let table: Vec<&Flag> = GLOBAL.iter().collect();
         scan(args, &table, None)?;
-        return Ok(Invocation { server: DEFAULT_SERVER.into(), namespace: None, all_namespaces: false, verb: Verb::Help(String::new()) });
+        return Ok(Invocation {
+            server: DEFAULT_SERVER.into(),
+            namespace: None,
+            all_namespaces: false,
+            verb: Verb::Help(String::new()),
+        });
     };
     let verb = args[vi].as_str();
     if !VERBS.contains(&verb) {
@@ -365,12 +409,21 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
     if let Some(ns) = &namespace
         && !resource::is_dns1123_label(ns)
     {
-        return Err(usage(format!("invalid namespace {ns:?}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'"), Some(verb)));
+        return Err(usage(
+            format!(
+                "invalid namespace {ns:?}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'"
+            ),
+            Some(verb),
+        ));
     }
     let all_namespaces = flags.bool("all-namespaces", verb)?;
     let inv = |verb| Invocation { server: server.clone(), namespace: namespace.clone(), all_namespaces, verb };
     if flags.bool("help", verb)? || verb == "help" {
-        return Ok(inv(Verb::Help(if verb == "help" { pos.first().cloned().unwrap_or_default() } else { verb.to_string() })));
+        return Ok(inv(Verb::Help(if verb == "help" {
+            pos.first().cloned().unwrap_or_default()
+        } else {
+            verb.to_string()
+        })));
     }
     let selector = match flags.last("selector") {
         Some(s) => {
@@ -392,7 +445,10 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
             if namespace.as_deref().is_some_and(|n| n != "default") {
                 // POST /apply has no namespace parameter: objects without metadata.namespace go to
                 // "default". Refuse rather than silently apply into the wrong namespace.
-                return Err(usage("apply -n is not supported by ordinal yet; set metadata.namespace in the manifest", Some(verb)));
+                return Err(usage(
+                    "apply -n is not supported by ordinal yet; set metadata.namespace in the manifest",
+                    Some(verb),
+                ));
             }
             Verb::Apply { files }
         }
@@ -431,14 +487,22 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
                 }
                 Some(o) => {
                     return Err(usage(
-                        format!("unable to match a printer suitable for the output format {o:?}, allowed formats are: go-template,json,jsonpath,name,template,wide,yaml"),
+                        format!(
+                            "unable to match a printer suitable for the output format {o:?}, allowed formats are: go-template,json,jsonpath,name,template,wide,yaml"
+                        ),
                         Some(verb),
                     ));
                 }
             };
             let columns = LabelColumns {
                 show_labels: flags.bool("show-labels", verb)?,
-                keys: flags.all("label-columns").iter().flat_map(|k| k.split(',')).filter(|k| !k.is_empty()).map(str::to_string).collect(),
+                keys: flags
+                    .all("label-columns")
+                    .iter()
+                    .flat_map(|k| k.split(','))
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string)
+                    .collect(),
             };
             Verb::Get { resources, names, watch: flags.bool("watch", verb)?, output, selector, columns }
         }
@@ -455,10 +519,16 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
                 usage(format!("invalid argument {r:?} for \"--replicas\" flag: strconv.ParseInt: parsing {r:?}: invalid syntax"), Some(verb))
             })?;
             if replicas < 0 {
-                return Err(usage("The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0", Some(verb)));
+                return Err(usage(
+                    "The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0",
+                    Some(verb),
+                ));
             }
             if resource.plural != "statefulsets" {
-                return Err(usage(format!("cannot scale {}: only statefulsets are scalable here", resource.plural), Some(verb)));
+                return Err(usage(
+                    format!("cannot scale {}: only statefulsets are scalable here", resource.plural),
+                    Some(verb),
+                ));
             }
             Verb::Scale { resource, name, replicas }
         }
@@ -472,21 +542,31 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
                 "json" => PatchType::Json,
                 t => return Err(usage(format!("--type must be one of [json merge strategic], not {t:?}"), Some(verb))),
             };
-            let parsed: serde_json::Value = serde_yaml_or_json(p).map_err(|e| usage(format!("unable to parse {p:?}: {e}"), Some(verb)))?;
+            let parsed: serde_json::Value =
+                serde_yaml_or_json(p).map_err(|e| usage(format!("unable to parse {p:?}: {e}"), Some(verb)))?;
             match (kind, &parsed) {
                 (PatchType::Json, serde_json::Value::Array(_)) | (PatchType::Merge, serde_json::Value::Object(_)) => {}
-                (PatchType::Json, _) => return Err(usage("unable to parse patch: a JSON patch must be a list of operations", Some(verb))),
-                (PatchType::Merge, _) => return Err(usage("unable to parse patch: a merge patch must be a JSON object", Some(verb))),
+                (PatchType::Json, _) => {
+                    return Err(usage("unable to parse patch: a JSON patch must be a list of operations", Some(verb)));
+                }
+                (PatchType::Merge, _) => {
+                    return Err(usage("unable to parse patch: a merge patch must be a JSON object", Some(verb)));
+                }
             }
             if resource.plural != "statefulsets" {
-                return Err(usage(format!("patching {} is not supported by ordinal; only statefulsets", resource.plural), Some(verb)));
+                return Err(usage(
+                    format!("patching {} is not supported by ordinal; only statefulsets", resource.plural),
+                    Some(verb),
+                ));
             }
             Verb::Patch { resource, name, patch: parsed.to_string(), kind }
         }
         "set" => {
             match pos.first().map(String::as_str) {
                 Some("image") => {}
-                Some(other) => return Err(usage(format!("unknown command {other:?} for \"ordinal ctl set\""), Some(verb))),
+                Some(other) => {
+                    return Err(usage(format!("unknown command {other:?} for \"ordinal ctl set\""), Some(verb)));
+                }
                 None => return Err(usage("set requires a subcommand: image", Some(verb))),
             }
             let args = &pos[1..];
@@ -501,12 +581,18 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
             for kv in images {
                 let (c, i) = kv.split_once('=').unwrap();
                 if c.is_empty() || i.is_empty() {
-                    return Err(usage(format!("invalid image update {kv:?}: expected CONTAINER=IMAGE"), Some("set image")));
+                    return Err(usage(
+                        format!("invalid image update {kv:?}: expected CONTAINER=IMAGE"),
+                        Some("set image"),
+                    ));
                 }
                 pairs.push((c.to_string(), i.to_string()));
             }
             if resource.plural != "statefulsets" {
-                return Err(usage(format!("set image on {} is not supported by ordinal; only statefulsets", resource.plural), Some("set image")));
+                return Err(usage(
+                    format!("set image on {} is not supported by ordinal; only statefulsets", resource.plural),
+                    Some("set image"),
+                ));
             }
             Verb::SetImage { resource, name, images: pairs }
         }
@@ -528,7 +614,12 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
                 "background" | "true" => Cascade::Background,
                 "orphan" | "false" => Cascade::Orphan,
                 "foreground" => Cascade::Foreground,
-                c => return Err(usage(format!("invalid cascade value ({c}). Must be \"background\", \"foreground\", or \"orphan\""), Some(verb))),
+                c => {
+                    return Err(usage(
+                        format!("invalid cascade value ({c}). Must be \"background\", \"foreground\", or \"orphan\""),
+                        Some(verb),
+                    ));
+                }
             };
             let force = flags.bool("force", verb)?;
             let mut grace_period = match flags.last("grace-period") {
@@ -564,12 +655,20 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
         "rollout" => {
             match pos.first().map(String::as_str) {
                 Some("status") => {}
-                Some(other) => return Err(usage(format!("unknown command {other:?} for \"ordinal ctl rollout\" (only \"status\" is supported)"), Some(verb))),
+                Some(other) => {
+                    return Err(usage(
+                        format!("unknown command {other:?} for \"ordinal ctl rollout\" (only \"status\" is supported)"),
+                        Some(verb),
+                    ));
+                }
                 None => return Err(usage("rollout requires a subcommand: status", Some(verb))),
             }
             let (resource, name) = one_object(&pos[1..], "rollout status")?;
             if resource.plural != "statefulsets" {
-                return Err(usage(format!("no status viewer has been implemented for {}", resource.kind), Some("rollout status")));
+                return Err(usage(
+                    format!("no status viewer has been implemented for {}", resource.kind),
+                    Some("rollout status"),
+                ));
             }
             let timeout = match flags.last("timeout") {
                 None => None,
@@ -588,7 +687,10 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
                 return Err(usage("resource(s) were provided, but no name was specified", Some(verb)));
             }
             let Some(f) = flags.last("for") else {
-                return Err(usage("--for must be specified, e.g. --for=condition=Ready, --for=delete or --for=jsonpath='{.status.readyReplicas}'=3", Some(verb)));
+                return Err(usage(
+                    "--for must be specified, e.g. --for=condition=Ready, --for=delete or --for=jsonpath='{.status.readyReplicas}'=3",
+                    Some(verb),
+                ));
             };
             let cond = if f.eq_ignore_ascii_case("delete") {
                 WaitFor::Delete
@@ -608,7 +710,8 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
             };
             let timeout = match flags.last("timeout") {
                 None => Duration::from_secs(30),
-                Some(t) => parse_go_duration(t).map_err(|e| usage(format!("invalid argument {t:?} for \"--timeout\" flag: {e}"), Some(verb)))?,
+                Some(t) => parse_go_duration(t)
+                    .map_err(|e| usage(format!("invalid argument {t:?} for \"--timeout\" flag: {e}"), Some(verb)))?,
             };
             Verb::Wait { resource: resources[0], names, selector, cond, timeout }
         }
@@ -616,7 +719,11 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
             let want = |n: usize| -> Result<(), UsageError> {
                 if pos.len() != n {
                     return Err(usage(
-                        format!("{} expects {} argument(s); usage: inject fail-pod POD | set-ready POD true|false | lose-node NODE | restore-node NODE", pos.first().map(String::as_str).unwrap_or("inject"), n - 1),
+                        format!(
+                            "{} expects {} argument(s); usage: inject fail-pod POD | set-ready POD true|false | lose-node NODE | restore-node NODE",
+                            pos.first().map(String::as_str).unwrap_or("inject"),
+                            n - 1
+                        ),
                         Some(verb),
                     ));
                 }
@@ -629,7 +736,8 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
                 }
                 Some("set-ready") => {
                     want(3)?;
-                    let ready = parse_bool(&pos[2]).ok_or_else(|| usage(format!("set-ready: {:?} is not true or false", pos[2]), Some(verb)))?;
+                    let ready = parse_bool(&pos[2])
+                        .ok_or_else(|| usage(format!("set-ready: {:?} is not true or false", pos[2]), Some(verb)))?;
                     Verb::Inject(Inject::SetReady(pos[1].clone(), ready))
                 }
                 Some("lose-node") => {
@@ -640,8 +748,18 @@ pub fn parse(args: &[String], env_server: Option<&str>) -> Result<Invocation, Us
                     want(2)?;
                     Verb::Inject(Inject::RestoreNode(pos[1].clone()))
                 }
-                Some(other) => return Err(usage(format!("unknown injection {other:?}: expected fail-pod, set-ready, lose-node or restore-node"), Some(verb))),
-                None => return Err(usage("inject requires an action: fail-pod, set-ready, lose-node or restore-node", Some(verb))),
+                Some(other) => {
+                    return Err(usage(
+                        format!("unknown injection {other:?}: expected fail-pod, set-ready, lose-node or restore-node"),
+                        Some(verb),
+                    ));
+                }
+                None => {
+                    return Err(usage(
+                        "inject requires an action: fail-pod, set-ready, lose-node or restore-node",
+                        Some(verb),
+                    ));
+                }
             }
         }
         _ => unreachable!("verb list checked above"),
@@ -654,7 +772,11 @@ fn serde_yaml_or_json(s: &str) -> Result<serde_json::Value, String> {
 }
 
 /// `TYPE[,TYPE] [NAME...]` or `TYPE/NAME...`.
-fn resources_and_names(pos: &[String], verb: &str, allow_many: bool) -> Result<(Vec<&'static Resource>, Vec<String>), UsageError> {
+fn resources_and_names(
+    pos: &[String],
+    verb: &str,
+    allow_many: bool,
+) -> Result<(Vec<&'static Resource>, Vec<String>), UsageError> {
     let Some(first) = pos.first() else {
         return Err(usage(
             format!(
@@ -668,14 +790,25 @@ fn resources_and_names(pos: &[String], verb: &str, allow_many: bool) -> Result<(
         let mut names = Vec::new();
         for p in pos {
             let Some((t, n)) = p.split_once('/') else {
-                return Err(usage(format!("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'ordinal ctl {verb} resource/<resource_name>' instead of 'ordinal ctl {verb} resource resource/<resource_name>'"), Some(verb)));
+                return Err(usage(
+                    format!(
+                        "there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'ordinal ctl {verb} resource/<resource_name>' instead of 'ordinal ctl {verb} resource resource/<resource_name>'"
+                    ),
+                    Some(verb),
+                ));
             };
             let r = resource::lookup(t).ok_or_else(|| unknown_type(t))?;
             if !res.is_empty() && res[0] != r {
-                return Err(usage("mixing resource types in TYPE/NAME form is not supported by ordinal ctl", Some(verb)));
+                return Err(usage(
+                    "mixing resource types in TYPE/NAME form is not supported by ordinal ctl",
+                    Some(verb),
+                ));
             }
             if n.is_empty() {
-                return Err(usage(format!("arguments in resource/name form must have a single resource and name: {p:?}"), Some(verb)));
+                return Err(usage(
+                    format!("arguments in resource/name form must have a single resource and name: {p:?}"),
+                    Some(verb),
+                ));
             }
             res = vec![r];
             names.push(n.to_string());
@@ -763,7 +896,10 @@ mod tests {
         let a = p("-n p1-dev get pods -o wide -l app=nginx").unwrap();
         assert_eq!(a.namespace.as_deref(), Some("p1-dev"));
         let Verb::Get { resources, output, selector, watch, names, .. } = a.verb else { panic!() };
-        assert_eq!((resources[0].plural, output, selector.as_deref(), watch, names.len()), ("pods", Output::Wide, Some("app=nginx"), false, 0));
+        assert_eq!(
+            (resources[0].plural, output, selector.as_deref(), watch, names.len()),
+            ("pods", Output::Wide, Some("app=nginx"), false, 0)
+        );
         let a = p("get sts/web -oyaml --server=http://127.0.0.1:9").unwrap();
         assert_eq!(a.server, "http://127.0.0.1:9");
         let Verb::Get { resources, names, output, .. } = a.verb else { panic!() };
@@ -804,7 +940,11 @@ mod tests {
 
     #[test]
     fn delete_force_and_grace_follow_kubectl() {
-        let Verb::Delete { grace_period, force, cascade, .. } = p("delete pod web-0 --force --grace-period=0").unwrap().verb else { panic!() };
+        let Verb::Delete { grace_period, force, cascade, .. } =
+            p("delete pod web-0 --force --grace-period=0").unwrap().verb
+        else {
+            panic!()
+        };
         assert_eq!((grace_period, force, cascade), (Some(0), true, Cascade::Background));
         let Verb::Delete { grace_period, .. } = p("delete pod web-0 --grace-period=0").unwrap().verb else { panic!() };
         assert_eq!(grace_period, Some(1));
@@ -814,32 +954,54 @@ mod tests {
 
     #[test]
     fn set_image_and_rollout_and_inject() {
-        let Verb::SetImage { name, images, .. } = p("set image statefulset/web nginx=nginx-slim:0.8 side=b").unwrap().verb else { panic!() };
+        let Verb::SetImage { name, images, .. } =
+            p("set image statefulset/web nginx=nginx-slim:0.8 side=b").unwrap().verb
+        else {
+            panic!()
+        };
         assert_eq!(name, "web");
         assert_eq!(images, vec![("nginx".into(), "nginx-slim:0.8".into()), ("side".into(), "b".into())]);
-        let Verb::RolloutStatus { timeout, .. } = p("rollout status sts/web --timeout 1m30s").unwrap().verb else { panic!() };
+        let Verb::RolloutStatus { timeout, .. } = p("rollout status sts/web --timeout 1m30s").unwrap().verb else {
+            panic!()
+        };
         assert_eq!(timeout, Some(Duration::from_secs(90)));
-        assert_eq!(p("inject set-ready web-1 false").unwrap().verb, Verb::Inject(Inject::SetReady("web-1".into(), false)));
+        assert_eq!(
+            p("inject set-ready web-1 false").unwrap().verb,
+            Verb::Inject(Inject::SetReady("web-1".into(), false))
+        );
     }
 
     #[test]
     fn delete_by_file_and_get_all() {
-        let Verb::Delete { resource, files, names, .. } = p("delete -f web.yaml --wait=false").unwrap().verb else { panic!() };
+        let Verb::Delete { resource, files, names, .. } = p("delete -f web.yaml --wait=false").unwrap().verb else {
+            panic!()
+        };
         assert_eq!((resource, files, names.len()), (None, vec![PathBuf::from("web.yaml")], 0));
         assert!(p("delete -f web.yaml pod").unwrap_err().message.starts_with("Unexpected args"));
         let Verb::Get { resources, .. } = p("get all").unwrap().verb else { panic!() };
         assert_eq!(resources.iter().map(|r| r.plural).collect::<Vec<_>>(), ["pods", "services", "statefulsets"]);
         assert!(p("get pod web-0 -A").unwrap_err().message.contains("across all namespaces"));
-        let Verb::Get { output, .. } = p("get pods -o jsonpath={.items[*].metadata.name}").unwrap().verb else { panic!() };
+        let Verb::Get { output, .. } = p("get pods -o jsonpath={.items[*].metadata.name}").unwrap().verb else {
+            panic!()
+        };
         assert_eq!(output, Output::JsonPath("{.items[*].metadata.name}".into()));
         assert!(p("get pods -o jsonpath={range").unwrap_err().message.contains("jsonpath"));
     }
 
     #[test]
     fn wait_conditions() {
-        let Verb::Wait { cond, timeout, names, .. } = p("wait --for=condition=Ready pod/web-0 --timeout=60s").unwrap().verb else { panic!() };
-        assert_eq!((cond, timeout, names), (WaitFor::Condition("Ready".into(), "True".into()), Duration::from_secs(60), vec!["web-0".to_string()]));
-        let Verb::Wait { cond, .. } = p("wait --for=jsonpath={.status.readyReplicas}=3 sts/web").unwrap().verb else { panic!() };
+        let Verb::Wait { cond, timeout, names, .. } =
+            p("wait --for=condition=Ready pod/web-0 --timeout=60s").unwrap().verb
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (cond, timeout, names),
+            (WaitFor::Condition("Ready".into(), "True".into()), Duration::from_secs(60), vec!["web-0".to_string()])
+        );
+        let Verb::Wait { cond, .. } = p("wait --for=jsonpath={.status.readyReplicas}=3 sts/web").unwrap().verb else {
+            panic!()
+        };
         assert_eq!(cond, WaitFor::JsonPath("{.status.readyReplicas}".into(), Some("3".into())));
         let Verb::Wait { cond, selector, .. } = p("wait --for=delete pod -l app=nginx").unwrap().verb else { panic!() };
         assert_eq!((cond, selector.as_deref()), (WaitFor::Delete, Some("app=nginx")));

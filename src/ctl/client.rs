@@ -88,7 +88,10 @@ impl Client {
         let addrs: Vec<_> = self
             .host_port
             .to_socket_addrs()
-            .map_err(|e| ClientError::Unreachable { server: self.server.clone(), reason: format!("cannot resolve {}: {e}", self.host_port) })?
+            .map_err(|e| ClientError::Unreachable {
+                server: self.server.clone(),
+                reason: format!("cannot resolve {}: {e}", self.host_port),
+            })?
             .collect();
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
         for a in addrs {
@@ -138,7 +141,9 @@ impl Client {
             match r.read_line(line) {
                 Ok(0) => Err(ClientError::Protocol("connection closed before the response".into())),
                 Ok(_) => Ok(()),
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Err(ClientError::TimedOut),
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    Err(ClientError::TimedOut)
+                }
                 Err(e) => Err(self.unreachable(&e)),
             }
         };
@@ -179,12 +184,24 @@ impl Client {
 
     /// One request, whole body read.
     #[cfg(test)]
-    pub fn request(&self, method: &str, path: &str, content_type: Option<&str>, body: Option<&[u8]>) -> Result<Response, ClientError> {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<&[u8]>,
+    ) -> Result<Response, ClientError> {
         self.request_with(method, path, content_type.map(|c| ("Content-Type", c)).as_slice(), body)
     }
 
     /// One request with extra headers, whole body read.
-    pub fn request_with(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Result<Response, ClientError> {
+    pub fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Response, ClientError> {
         let (status, _, mut reader) = self.send(method, path, headers, body, Some(Duration::from_secs(60)))?;
         let mut buf = Vec::new();
         reader.read_to_end(&mut buf).map_err(|e| match e.kind() {
@@ -274,7 +291,9 @@ impl Lines {
                 Ok(0) => return Ok(None),
                 Ok(_) if line.trim().is_empty() => continue,
                 Ok(_) => return Ok(Some(line.trim_end().to_string())),
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => return Err(ClientError::TimedOut),
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    return Err(ClientError::TimedOut);
+                }
                 Err(e) => return Err(ClientError::Unreachable { server: self.server.clone(), reason: io_reason(&e) }),
             }
         }
@@ -306,6 +325,9 @@ mod tests {
         drop(l);
         let c = Client::new(&format!("http://{addr}")).unwrap();
         let e = c.request("GET", "/", None, None).unwrap_err().to_string();
-        assert_eq!(e, format!("cannot reach ordinal at http://{addr}: connection refused (is \"ordinal serve\" running?)"));
+        assert_eq!(
+            e,
+            format!("cannot reach ordinal at http://{addr}: connection refused (is \"ordinal serve\" running?)")
+        );
     }
 }

@@ -1,7 +1,6 @@
 //! `describe statefulset|pod`: kubectl's describers (k8s.io/kubectl/pkg/describe),
 //! the same lines in the same order, through a describe-configured tabwriter.
 
-
 use serde_json::Value;
 
 use super::print::{self, TabWriter, age, arr, human_duration, i, parse_time, rfc1123z, s};
@@ -52,7 +51,8 @@ pub fn describe(ctl: &mut Ctl<'_>, res: &Resource, names: &[String], selector: O
                 describe_statefulset(obj, &pods, &evs, now)
             }
             "services" => {
-                let slices = ctl.list(resource::lookup("endpointslices").unwrap(), None).map(|(p, _)| p).unwrap_or_default();
+                let slices =
+                    ctl.list(resource::lookup("endpointslices").unwrap(), None).map(|(p, _)| p).unwrap_or_default();
                 describe_service(obj, &slices, &evs, now)
             }
             "persistentvolumeclaims" => {
@@ -86,14 +86,20 @@ fn events_for(list: &Value, obj: &Value, kind: &str) -> Vec<Value> {
 }
 
 fn event_time(e: &Value) -> Option<&str> {
-    ["/lastTimestamp", "/eventTime", "/firstTimestamp"].iter().find_map(|p| e.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()))
+    ["/lastTimestamp", "/eventTime", "/firstTimestamp"]
+        .iter()
+        .find_map(|p| e.pointer(p).and_then(Value::as_str).filter(|s| !s.is_empty()))
 }
 
 fn map_of(v: &Value, ptr: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = v
         .pointer(ptr)
         .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .collect()
+        })
         .unwrap_or_default();
     out.sort();
     out
@@ -115,7 +121,8 @@ fn labels_multiline(w: &mut TabWriter, indent: &str, title: &str, labels: &[(Str
 
 fn annotations_multiline(w: &mut TabWriter, indent: &str, title: &str, annotations: &[(String, String)]) {
     w.write(&format!("{indent}{title}:\t"));
-    let anns: Vec<&(String, String)> = annotations.iter().filter(|(k, _)| k != "kubectl.kubernetes.io/last-applied-configuration").collect();
+    let anns: Vec<&(String, String)> =
+        annotations.iter().filter(|(k, _)| k != "kubectl.kubernetes.io/last-applied-configuration").collect();
     if anns.is_empty() {
         w.write("<none>\n");
         return;
@@ -281,7 +288,11 @@ fn describe_containers(w: &mut TabWriter, label: &str, containers: &[Value], sta
                 describe_status(w, "Last State", last);
             }
             let ready = st.get("ready").and_then(Value::as_bool).unwrap_or(false);
-            w.write(&format!("{L2}Ready:\t{}\n{L2}Restart Count:\t{}\n", if ready { "True" } else { "False" }, i(st, "/restartCount")));
+            w.write(&format!(
+                "{L2}Ready:\t{}\n{L2}Restart Count:\t{}\n",
+                if ready { "True" } else { "False" },
+                i(st, "/restartCount")
+            ));
         }
         for (ptr, title) in [("/resources/limits", "Limits"), ("/resources/requests", "Requests")] {
             let m = map_of(c, ptr);
@@ -292,7 +303,9 @@ fn describe_containers(w: &mut TabWriter, label: &str, containers: &[Value], sta
                 }
             }
         }
-        for (ptr, title) in [("/livenessProbe", "Liveness"), ("/readinessProbe", "Readiness"), ("/startupProbe", "Startup")] {
+        for (ptr, title) in
+            [("/livenessProbe", "Liveness"), ("/readinessProbe", "Readiness"), ("/startupProbe", "Startup")]
+        {
             if let Some(p) = c.pointer(ptr).filter(|p| !p.is_null()) {
                 w.write(&format!("{L2}{title}:\t{}\n", probe(p)));
             }
@@ -317,7 +330,11 @@ fn describe_containers(w: &mut TabWriter, label: &str, containers: &[Value], sta
         mounts.sort_by_key(|m| s(m, "/mountPath"));
         w.write(&format!("{L2}Mounts:{}\n", if mounts.is_empty() { "\t<none>" } else { "" }));
         for m in mounts {
-            let mut flags = vec![if m.get("readOnly").and_then(Value::as_bool) == Some(true) { "ro".to_string() } else { "rw".to_string() }];
+            let mut flags = vec![if m.get("readOnly").and_then(Value::as_bool) == Some(true) {
+                "ro".to_string()
+            } else {
+                "rw".to_string()
+            }];
             if !s(m, "/subPath").is_empty() {
                 flags.push(format!("path={:?}", s(m, "/subPath")));
             }
@@ -328,14 +345,16 @@ fn describe_containers(w: &mut TabWriter, label: &str, containers: &[Value], sta
 
 fn probe(p: &Value) -> String {
     let action = if let Some(h) = p.get("httpGet") {
-        let port = h.get("port").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).unwrap_or_default();
+        let port =
+            h.get("port").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).unwrap_or_default();
         let scheme = match s(h, "/scheme") {
             "" => "http".to_string(),
             x => x.to_ascii_lowercase(),
         };
         format!("http-get {scheme}://{}:{port}{}", s(h, "/host"), s(h, "/path"))
     } else if let Some(t) = p.get("tcpSocket") {
-        let port = t.get("port").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).unwrap_or_default();
+        let port =
+            t.get("port").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).unwrap_or_default();
         format!("tcp-socket {}:{port}", s(t, "/host"))
     } else if let Some(e) = p.get("exec") {
         format!("exec [{}]", arr(e, "/command").iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
@@ -434,9 +453,17 @@ fn describe_events(w: &mut TabWriter, events: &[Value], now: i64) -> String {
             .or_else(|| e.pointer("/firstTimestamp").and_then(Value::as_str));
         let first_since = age(first, now);
         let interval = if let Some(series) = e.get("series").filter(|v| !v.is_null()) {
-            format!("{} (x{} over {first_since})", age(series.pointer("/lastObservedTime").and_then(Value::as_str), now), i(series, "/count"))
+            format!(
+                "{} (x{} over {first_since})",
+                age(series.pointer("/lastObservedTime").and_then(Value::as_str), now),
+                i(series, "/count")
+            )
         } else if i(e, "/count") > 1 {
-            format!("{} (x{} over {first_since})", age(e.pointer("/lastTimestamp").and_then(Value::as_str), now), i(e, "/count"))
+            format!(
+                "{} (x{} over {first_since})",
+                age(e.pointer("/lastTimestamp").and_then(Value::as_str), now),
+                i(e, "/count")
+            )
         } else {
             first_since
         };
@@ -444,7 +471,12 @@ fn describe_events(w: &mut TabWriter, events: &[Value], now: i64) -> String {
         if source.is_empty() {
             source = s(e, "/reportingComponent").to_string();
         }
-        w.write(&format!("{L1}{}\t{}\t{interval}\t{source}\t{}\n", s(e, "/type"), s(e, "/reason"), s(e, "/message").trim()));
+        w.write(&format!(
+            "{L1}{}\t{}\t{interval}\t{source}\t{}\n",
+            s(e, "/type"),
+            s(e, "/reason"),
+            s(e, "/message").trim()
+        ));
     }
     out.push_str(&w.flush());
     out
@@ -468,7 +500,10 @@ pub fn describe_statefulset(sts: &Value, pods: &[Value], events: &[Value], now: 
     {
         w.write(&format!("{L1}Partition:\t{p}\n"));
         if let Some(mu) = ru.get("maxUnavailable").filter(|v| !v.is_null()) {
-            w.write(&format!("{L1}MaxUnavailable:\t{}\n", mu.as_str().map(str::to_string).unwrap_or_else(|| mu.to_string())));
+            w.write(&format!(
+                "{L1}MaxUnavailable:\t{}\n",
+                mu.as_str().map(str::to_string).unwrap_or_else(|| mu.to_string())
+            ));
         }
     }
     // Pods owned by the set (by controller reference, else by selector).
@@ -565,7 +600,10 @@ pub fn describe_pod(pod: &Value, events: &[Value], now: i64) -> String {
             w.write(&format!("{L1}IP:\t{}\n", s(ip, "/ip")));
         }
     }
-    if let Some(o) = arr(pod, "/metadata/ownerReferences").iter().find(|o| o.get("controller").and_then(Value::as_bool) == Some(true)) {
+    if let Some(o) = arr(pod, "/metadata/ownerReferences")
+        .iter()
+        .find(|o| o.get("controller").and_then(Value::as_bool) == Some(true))
+    {
         w.write(&format!("Controlled By:\t{}/{}\n", s(o, "/kind"), s(o, "/name")));
     }
     let statuses = arr(pod, "/status/containerStatuses");
@@ -582,7 +620,9 @@ pub fn describe_pod(pod: &Value, events: &[Value], now: i64) -> String {
         }
     }
     describe_volumes(&mut w, arr(pod, "/spec/volumes"), "");
-    let has_resources = arr(pod, "/spec/containers").iter().any(|c| c.pointer("/resources").and_then(Value::as_object).is_some_and(|m| !m.is_empty()));
+    let has_resources = arr(pod, "/spec/containers")
+        .iter()
+        .any(|c| c.pointer("/resources").and_then(Value::as_object).is_some_and(|m| !m.is_empty()));
     let qos = match s(pod, "/status/qosClass") {
         "" if has_resources => "Burstable",
         "" => "BestEffort",
@@ -621,11 +661,15 @@ pub fn describe_service(svc: &Value, slices: &[Value], events: &[Value], now: i6
     if !ext.is_empty() {
         w.write(&format!("External IPs:\t{}\n", ext.join(",")));
     }
-    let ingress: Vec<&str> = arr(svc, "/status/loadBalancer/ingress").iter().map(|i| if s(i, "/ip").is_empty() { s(i, "/hostname") } else { s(i, "/ip") }).collect();
+    let ingress: Vec<&str> = arr(svc, "/status/loadBalancer/ingress")
+        .iter()
+        .map(|i| if s(i, "/ip").is_empty() { s(i, "/hostname") } else { s(i, "/ip") })
+        .collect();
     if !ingress.is_empty() {
         w.write(&format!("LoadBalancer Ingress:\t{}\n", ingress.join(", ")));
     }
-    let own: Vec<&Value> = slices.iter().filter(|sl| s(sl, "/metadata/labels/kubernetes.io~1service-name") == name).collect();
+    let own: Vec<&Value> =
+        slices.iter().filter(|sl| s(sl, "/metadata/labels/kubernetes.io~1service-name") == name).collect();
     for p in arr(svc, "/spec/ports") {
         let pname = s(p, "/name");
         let proto = match s(p, "/protocol") {
@@ -640,7 +684,11 @@ pub fn describe_service(svc: &Value, slices: &[Value], events: &[Value], now: i6
         };
         w.write(&format!("TargetPort:\t{target}/{proto}\n"));
         if i(p, "/nodePort") != 0 {
-            w.write(&format!("NodePort:\t{}\t{}/{proto}\n", if pname.is_empty() { "<unset>" } else { pname }, i(p, "/nodePort")));
+            w.write(&format!(
+                "NodePort:\t{}\t{}/{proto}\n",
+                if pname.is_empty() { "<unset>" } else { pname },
+                i(p, "/nodePort")
+            ));
         }
         // Ready endpoints of the slices' port with this port's name, at most 3 shown.
         let mut list: Vec<String> = Vec::new();
@@ -666,10 +714,13 @@ pub fn describe_service(svc: &Value, slices: &[Value], events: &[Value], now: i6
         };
         w.write(&format!("Endpoints:\t{shown}\n"));
     }
-    w.write(&format!("Session Affinity:\t{}\n", match s(svc, "/spec/sessionAffinity") {
-        "" => "None",
-        a => a,
-    }));
+    w.write(&format!(
+        "Session Affinity:\t{}\n",
+        match s(svc, "/spec/sessionAffinity") {
+            "" => "None",
+            a => a,
+        }
+    ));
     if !s(svc, "/spec/externalTrafficPolicy").is_empty() {
         w.write(&format!("External Traffic Policy:\t{}\n", s(svc, "/spec/externalTrafficPolicy")));
     }
@@ -763,8 +814,10 @@ mod tests {
             json!({"metadata":{"name":"web-1","ownerReferences":[{"uid":"u1","controller":true}]},"status":{"phase":"Pending"}}),
             json!({"metadata":{"name":"other-0","ownerReferences":[{"uid":"u2","controller":true}]},"status":{"phase":"Running"}}),
         ];
-        let events = vec![json!({"type":"Normal","reason":"SuccessfulCreate","message":"create Claim www-web-0 Pod web-0 in StatefulSet web success",
-            "source":{"component":"statefulset-controller"},"firstTimestamp":"2026-11-21T05:12:44Z","lastTimestamp":"2026-11-21T05:12:44Z","count":1})];
+        let events = vec![
+            json!({"type":"Normal","reason":"SuccessfulCreate","message":"create Claim www-web-0 Pod web-0 in StatefulSet web success",
+            "source":{"component":"statefulset-controller"},"firstTimestamp":"2026-11-21T05:12:44Z","lastTimestamp":"2026-11-21T05:12:44Z","count":1}),
+        ];
         let got = describe_statefulset(&web(), &pods, &events, NOW);
         let want = "\
 Name:               web
@@ -810,9 +863,11 @@ Events:
         let svc = json!({"metadata": {"name": "nginx", "namespace": "default", "labels": {"app": "nginx"}},
             "spec": {"clusterIP": "None", "clusterIPs": ["None"], "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
               "selector": {"app": "nginx"}, "ports": [{"name": "web", "port": 80, "targetPort": 80, "protocol": "TCP"}]}});
-        let slices = vec![json!({"metadata": {"name": "nginx-ipv4", "labels": {"kubernetes.io/service-name": "nginx"}},
+        let slices = vec![
+            json!({"metadata": {"name": "nginx-ipv4", "labels": {"kubernetes.io/service-name": "nginx"}},
             "ports": [{"name": "web", "port": 80}],
-            "endpoints": [{"addresses": ["10.244.0.1"], "conditions": {"ready": true}}, {"addresses": ["10.244.0.2"], "conditions": {"ready": false}}]})];
+            "endpoints": [{"addresses": ["10.244.0.1"], "conditions": {"ready": true}}, {"addresses": ["10.244.0.2"], "conditions": {"ready": false}}]}),
+        ];
         assert_eq!(
             describe_service(&svc, &slices, &[], NOW),
             "Name:              nginx\nNamespace:         default\nLabels:            app=nginx\nAnnotations:       <none>\n\
@@ -823,7 +878,9 @@ Events:
         let pvc = json!({"metadata": {"name": "www-web-0", "namespace": "default", "labels": {"app": "nginx"}, "finalizers": ["kubernetes.io/pvc-protection"]},
             "spec": {"volumeName": "pvc-1", "storageClassName": "standard", "volumeMode": "Filesystem"},
             "status": {"phase": "Bound", "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"]}});
-        let pods = vec![json!({"metadata": {"name": "web-0"}, "spec": {"volumes": [{"name": "www", "persistentVolumeClaim": {"claimName": "www-web-0"}}]}})];
+        let pods = vec![
+            json!({"metadata": {"name": "web-0"}, "spec": {"volumes": [{"name": "www", "persistentVolumeClaim": {"claimName": "www-web-0"}}]}}),
+        ];
         assert_eq!(
             describe_pvc(&pvc, &pods, &[], NOW),
             "Name:          www-web-0\nNamespace:     default\nStorageClass:  standard\nStatus:        Bound\nVolume:        pvc-1\n\

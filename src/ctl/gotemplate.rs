@@ -138,7 +138,8 @@ fn parse(t: &str) -> Result<Vec<Node>, String> {
         if let Some(r) = inner.strip_prefix("range ") {
             let (key, val, pipe) = match r.split_once(":=") {
                 Some((vars, p)) => {
-                    let vars: Vec<String> = vars.split(',').map(|v| v.trim().trim_start_matches('$').to_string()).collect();
+                    let vars: Vec<String> =
+                        vars.split(',').map(|v| v.trim().trim_start_matches('$').to_string()).collect();
                     match vars.as_slice() {
                         [v] => (None, Some(v.clone()), p),
                         [k, v] => (Some(k.clone()), Some(v.clone()), p),
@@ -215,7 +216,9 @@ fn eval_pipe(p: &Pipe, dot: &V, ctx: &Ctx) -> V {
                 let key = eval_arg(k, dot, ctx);
                 cur = match (cur, key) {
                     (Some(Value::Object(m)), Some(Value::String(k))) => m.get(&k).cloned(),
-                    (Some(Value::Array(a)), Some(Value::Number(n))) => n.as_u64().and_then(|i| a.get(i as usize).cloned()),
+                    (Some(Value::Array(a)), Some(Value::Number(n))) => {
+                        n.as_u64().and_then(|i| a.get(i as usize).cloned())
+                    }
                     _ => None,
                 };
             }
@@ -300,12 +303,18 @@ mod tests {
         let pod = json!({"metadata": {"name": "web-2", "labels": {"app.kubernetes.io/name": "nginx"}},
             "spec": {"containers": [{"name": "nginx", "image": "nginx-slim:0.8"}, {"name": "side", "image": "busybox"}]},
             "status": {"podIP": "10.244.0.3", "phase": "Running"}});
-        assert_eq!(execute("{{range $i, $c := .spec.containers}}{{$c.image}}{{end}}", &pod).unwrap(), "nginx-slim:0.8busybox");
+        assert_eq!(
+            execute("{{range $i, $c := .spec.containers}}{{$c.image}}{{end}}", &pod).unwrap(),
+            "nginx-slim:0.8busybox"
+        );
         assert_eq!(execute("{{.status.podIP}}", &pod).unwrap(), "10.244.0.3");
         assert_eq!(execute("{{range .spec.containers}}{{.name}}{{\"\\n\"}}{{end}}", &pod).unwrap(), "nginx\nside\n");
         assert_eq!(execute("{{index .metadata.labels \"app.kubernetes.io/name\"}}", &pod).unwrap(), "nginx");
         assert!(execute("{{if eq}}", &pod).is_err());
-        assert_eq!(execute("{{if .status.podIP}}yes{{else}}no{{end}} {{if .status.nope}}yes{{else}}no{{end}}", &pod).unwrap(), "yes no");
+        assert_eq!(
+            execute("{{if .status.podIP}}yes{{else}}no{{end}} {{if .status.nope}}yes{{else}}no{{end}}", &pod).unwrap(),
+            "yes no"
+        );
         assert_eq!(execute("{{.status.missing}}", &pod).unwrap(), "<no value>");
         assert_eq!(execute("a {{- .metadata.name -}} b", &pod).unwrap(), "aweb-2b");
         assert_eq!(execute("{{$.metadata.name}}", &pod).unwrap(), "web-2");

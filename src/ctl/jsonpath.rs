@@ -66,7 +66,11 @@ fn parse_path(p: &str) -> Result<Vec<Seg>, String> {
                     return Err(format!("unsupported filter {f:?} (only == and !=)"));
                 };
                 let rhs = rhs.trim();
-                let lit = if let Some(s) = rhs.strip_prefix('"').and_then(|s| s.strip_suffix('"')).or_else(|| rhs.strip_prefix('\'').and_then(|s| s.strip_suffix('\''))) {
+                let lit = if let Some(s) = rhs
+                    .strip_prefix('"')
+                    .and_then(|s| s.strip_suffix('"'))
+                    .or_else(|| rhs.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')))
+                {
                     Value::String(s.to_string())
                 } else {
                     serde_json::from_str(rhs).map_err(|_| format!("bad literal {rhs:?} in filter"))?
@@ -239,7 +243,10 @@ mod tests {
               "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "False"}]}},
             {"metadata": {"name": "web-1"}, "status": {"podIP": "10.244.0.2", "conditions": [{"type": "Ready", "status": "True"}]}}]});
         assert_eq!(execute("{.items[*].metadata.name}", &list).unwrap(), "web-0 web-1");
-        assert_eq!(execute("{range .items[*]}{.metadata.name}{\"\\t\"}{.status.podIP}{\"\\n\"}{end}", &list).unwrap(), "web-0\t10.244.0.1\nweb-1\t10.244.0.2\n");
+        assert_eq!(
+            execute("{range .items[*]}{.metadata.name}{\"\\t\"}{.status.podIP}{\"\\n\"}{end}", &list).unwrap(),
+            "web-0\t10.244.0.1\nweb-1\t10.244.0.2\n"
+        );
         assert_eq!(execute("{.items[0].status.conditions[?(@.type==\"Ready\")].status}", &list).unwrap(), "False");
         assert_eq!(execute("{.items[-1].metadata.name}", &list).unwrap(), "web-1");
         assert_eq!(execute("ip={.items[1].status.podIP}", &list).unwrap(), "ip=10.244.0.2");

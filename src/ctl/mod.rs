@@ -90,7 +90,10 @@ pub fn run(args: &[String]) -> i32 {
 pub(crate) enum CtlError {
     Client(ClientError),
     /// A `Status` (or other error body) from the server.
-    Server { code: u16, body: Vec<u8> },
+    Server {
+        code: u16,
+        body: Vec<u8>,
+    },
     Msg(String),
     /// stdout was closed (`ordinal ctl get pods | head -1`): stop quietly, as kubectl dies of SIGPIPE.
     BrokenPipe,
@@ -131,12 +134,20 @@ fn render_status(code: u16, body: &[u8]) -> String {
     if reason == "Invalid" {
         let kind = print::s(&st, "/details/kind");
         let name = print::s(&st, "/details/name");
-        let head = if !kind.is_empty() || !name.is_empty() { format!("The {kind} {name:?} is invalid") } else { "The request is invalid".into() };
+        let head = if !kind.is_empty() || !name.is_empty() {
+            format!("The {kind} {name:?} is invalid")
+        } else {
+            "The request is invalid".into()
+        };
         let causes: Vec<String> = print::arr(&st, "/details/causes")
             .iter()
             .map(|c| {
                 let field = print::s(c, "/field");
-                if field.is_empty() { print::s(c, "/message").to_string() } else { format!("{field}: {}", print::s(c, "/message")) }
+                if field.is_empty() {
+                    print::s(c, "/message").to_string()
+                } else {
+                    format!("{field}: {}", print::s(c, "/message"))
+                }
             })
             .collect();
         return match causes.len() {
@@ -147,7 +158,10 @@ fn render_status(code: u16, body: &[u8]) -> String {
         };
     }
     if reason.is_empty() {
-        return format!("Error from server: {}\n", if message.is_empty() { format!("{code}") } else { message.to_string() });
+        return format!(
+            "Error from server: {}\n",
+            if message.is_empty() { format!("{code}") } else { message.to_string() }
+        );
     }
     format!("Error from server ({reason}): {message}\n")
 }
@@ -205,7 +219,9 @@ impl Ctl<'_> {
             Verb::Get { resources, names, watch, output, selector, columns } => {
                 self.get(resources, names, *watch, output.clone(), selector.as_deref(), columns)
             }
-            Verb::Describe { resource, names, selector } => describe::describe(self, resource, names, selector.as_deref()),
+            Verb::Describe { resource, names, selector } => {
+                describe::describe(self, resource, names, selector.as_deref())
+            }
             Verb::Scale { resource, name, replicas } => {
                 let body = json!({"spec": {"replicas": replicas}}).to_string();
                 self.patch_object(resource, name, "application/merge-patch+json", &body)?;
@@ -219,9 +235,15 @@ impl Ctl<'_> {
                     PatchType::Json => "application/json-patch+json",
                 };
                 let after = self.patch_object(resource, name, ct, patch)?;
-                let unchanged = print::s(&before, "/metadata/resourceVersion") == print::s(&after, "/metadata/resourceVersion")
+                let unchanged = print::s(&before, "/metadata/resourceVersion")
+                    == print::s(&after, "/metadata/resourceVersion")
                     && !print::s(&after, "/metadata/resourceVersion").is_empty();
-                writeln!(self.out, "{}/{name} patched{}", resource.qualified(), if unchanged { " (no change)" } else { "" })?;
+                writeln!(
+                    self.out,
+                    "{}/{name} patched{}",
+                    resource.qualified(),
+                    if unchanged { " (no change)" } else { "" }
+                )?;
                 Ok(())
             }
             Verb::SetImage { resource, name, images } => self.set_image(resource, name, images),
@@ -246,12 +268,20 @@ impl Ctl<'_> {
             }
             Verb::RolloutStatus { resource, name, timeout } => rollout::status(self, resource, name, *timeout),
             Verb::Inject(i) => self.inject(i),
-            Verb::Wait { resource, names, selector, cond, timeout } => wait::wait(self, resource, names, selector.as_deref(), cond, *timeout),
+            Verb::Wait { resource, names, selector, cond, timeout } => {
+                wait::wait(self, resource, names, selector.as_deref(), cond, *timeout)
+            }
         }
     }
 
     /// Sends a request; a non-2xx answer becomes [`CtlError::Server`].
-    pub(crate) fn call(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Result<Response, CtlError> {
+    pub(crate) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Response, CtlError> {
         let resp = self.client.request_with(method, path, headers, body)?;
         if !(200..300).contains(&resp.status) {
             return Err(CtlError::Server { code: resp.status, body: resp.body });
@@ -261,7 +291,8 @@ impl Ctl<'_> {
 
     pub(crate) fn get_json(&self, path: &str) -> Result<Value, CtlError> {
         let resp = self.call("GET", path, &[], None)?;
-        serde_json::from_slice(&resp.body).map_err(|e| CtlError::Msg(format!("bad response from ordinal for GET {path}: {e}")))
+        serde_json::from_slice(&resp.body)
+            .map_err(|e| CtlError::Msg(format!("bad response from ordinal for GET {path}: {e}")))
     }
 
     pub(crate) fn get_object(&self, res: &Resource, ns: &str, name: &str) -> Result<Value, CtlError> {
@@ -278,9 +309,14 @@ impl Ctl<'_> {
         let list = self.get_json(&path)?;
         let rv = print::s(&list, "/metadata/resourceVersion").to_string();
         let sel = selector.map(Selector::parse).transpose().map_err(CtlError::Msg)?;
-        let mut items: Vec<Value> = print::arr(&list, "/items").iter().filter(|o| sel.as_ref().is_none_or(|s| s.matches_object(o))).cloned().collect();
+        let mut items: Vec<Value> = print::arr(&list, "/items")
+            .iter()
+            .filter(|o| sel.as_ref().is_none_or(|s| s.matches_object(o)))
+            .cloned()
+            .collect();
         items.sort_by(|a, b| {
-            (print::s(a, "/metadata/namespace"), print::s(a, "/metadata/name")).cmp(&(print::s(b, "/metadata/namespace"), print::s(b, "/metadata/name")))
+            (print::s(a, "/metadata/namespace"), print::s(a, "/metadata/name"))
+                .cmp(&(print::s(b, "/metadata/namespace"), print::s(b, "/metadata/name")))
         });
         for it in &mut items {
             fill_type(res, it);
@@ -289,7 +325,12 @@ impl Ctl<'_> {
     }
 
     fn patch_object(&self, res: &Resource, name: &str, content_type: &str, body: &str) -> Result<Value, CtlError> {
-        let resp = self.call("PATCH", &res.object_path(self.inv.ns(), name), &[("Content-Type", content_type)], Some(body.as_bytes()))?;
+        let resp = self.call(
+            "PATCH",
+            &res.object_path(self.inv.ns(), name),
+            &[("Content-Type", content_type)],
+            Some(body.as_bytes()),
+        )?;
         Ok(serde_json::from_slice(&resp.body).unwrap_or(Value::Null))
     }
 
@@ -308,7 +349,8 @@ impl Ctl<'_> {
             }
             let paths = crate::manifest::discover(std::slice::from_ref(f)).map_err(|e| CtlError::Msg(e.to_string()))?;
             for p in paths {
-                let text = std::fs::read_to_string(&p).map_err(|e| CtlError::Msg(format!("cannot read {}: {e}", p.display())))?;
+                let text = std::fs::read_to_string(&p)
+                    .map_err(|e| CtlError::Msg(format!("cannot read {}: {e}", p.display())))?;
                 sources.push((p.display().to_string(), text));
             }
         }
@@ -330,7 +372,8 @@ impl Ctl<'_> {
                 }
                 Err(e) => return Err(e),
             };
-            let v: Value = serde_json::from_slice(&resp.body).map_err(|e| CtlError::Msg(format!("bad response from ordinal for apply: {e}")))?;
+            let v: Value = serde_json::from_slice(&resp.body)
+                .map_err(|e| CtlError::Msg(format!("bad response from ordinal for apply: {e}")))?;
             for r in print::arr(&v, "/results") {
                 let kind = print::s(r, "/kind").to_ascii_lowercase();
                 let group = print::s(r, "/apiVersion").split_once('/').map(|(g, _)| g).unwrap_or("");
@@ -479,7 +522,8 @@ impl Ctl<'_> {
             if ty == "BOOKMARK" {
                 continue;
             }
-            let key = (print::s(&obj, "/metadata/uid").to_string(), print::s(&obj, "/metadata/resourceVersion").to_string());
+            let key =
+                (print::s(&obj, "/metadata/uid").to_string(), print::s(&obj, "/metadata/resourceVersion").to_string());
             if ty == "ADDED" && seen.contains(&key) {
                 continue;
             }
@@ -502,8 +546,12 @@ impl Ctl<'_> {
                 Output::Name => writeln!(self.out, "{}", print::name_of(res, &obj))?,
                 Output::Yaml => write!(self.out, "---\n{}", print::to_yaml(&obj))?,
                 Output::Json => self.out.write_all(print::to_json(&obj).as_bytes())?,
-                Output::JsonPath(t) => self.out.write_all(jsonpath::execute(t, &obj).map_err(CtlError::Msg)?.as_bytes())?,
-                Output::GoTemplate(t) => self.out.write_all(gotemplate::execute(t, &obj).map_err(CtlError::Msg)?.as_bytes())?,
+                Output::JsonPath(t) => {
+                    self.out.write_all(jsonpath::execute(t, &obj).map_err(CtlError::Msg)?.as_bytes())?
+                }
+                Output::GoTemplate(t) => {
+                    self.out.write_all(gotemplate::execute(t, &obj).map_err(CtlError::Msg)?.as_bytes())?
+                }
             }
             self.out.flush()?;
         }
@@ -540,7 +588,14 @@ impl Ctl<'_> {
         Ok(())
     }
 
-    fn delete(&mut self, targets: &[(&'static Resource, String, String)], cascade: Cascade, grace: Option<i64>, force: bool, wait: bool) -> Result<(), CtlError> {
+    fn delete(
+        &mut self,
+        targets: &[(&'static Resource, String, String)],
+        cascade: Cascade,
+        grace: Option<i64>,
+        force: bool,
+        wait: bool,
+    ) -> Result<(), CtlError> {
         if force && grace == Some(0) {
             writeln!(
                 self.err,
@@ -555,7 +610,10 @@ impl Ctl<'_> {
             }
             match self.call("DELETE", &path, &[], None) {
                 Ok(resp) => {
-                    let uid = serde_json::from_slice::<Value>(&resp.body).ok().map(|v| print::s(&v, "/metadata/uid").to_string()).unwrap_or_default();
+                    let uid = serde_json::from_slice::<Value>(&resp.body)
+                        .ok()
+                        .map(|v| print::s(&v, "/metadata/uid").to_string())
+                        .unwrap_or_default();
                     let verb = if force && grace == Some(0) { "force deleted" } else { "deleted" };
                     writeln!(self.out, "{} {name:?} {verb}", res.qualified())?;
                     self.out.flush()?;
@@ -573,7 +631,9 @@ impl Ctl<'_> {
             for (res, ns, name, uid) in deleted {
                 loop {
                     match self.get_object(res, ns, name) {
-                        Ok(o) if uid.is_empty() || print::s(&o, "/metadata/uid") == uid => std::thread::sleep(Duration::from_millis(100)),
+                        Ok(o) if uid.is_empty() || print::s(&o, "/metadata/uid") == uid => {
+                            std::thread::sleep(Duration::from_millis(100))
+                        }
                         Ok(_) => break,
                         Err(CtlError::Server { code: 404, .. }) => break,
                         Err(e) => return Err(e),
@@ -587,7 +647,9 @@ impl Ctl<'_> {
     fn inject(&mut self, i: &Inject) -> Result<(), CtlError> {
         let ns = self.inv.ns();
         let (body, done) = match i {
-            Inject::FailPod(p) => (json!({"action": "fail-pod", "namespace": ns, "name": p}), format!("pod/{p} failed")),
+            Inject::FailPod(p) => {
+                (json!({"action": "fail-pod", "namespace": ns, "name": p}), format!("pod/{p} failed"))
+            }
             Inject::SetReady(p, r) => (
                 json!({"action": "set-ready", "namespace": ns, "name": p, "ready": r}),
                 format!("pod/{p} condition Ready set to {}", if *r { "True" } else { "False" }),
@@ -595,26 +657,34 @@ impl Ctl<'_> {
             Inject::LoseNode(n) => (json!({"action": "lose-node", "node": n}), format!("node/{n} lost")),
             Inject::RestoreNode(n) => (json!({"action": "restore-node", "node": n}), format!("node/{n} restored")),
         };
-        self.call("POST", "/ordinal/v1/inject", &[("Content-Type", "application/json")], Some(body.to_string().as_bytes()))?;
+        self.call(
+            "POST",
+            "/ordinal/v1/inject",
+            &[("Content-Type", "application/json")],
+            Some(body.to_string().as_bytes()),
+        )?;
         writeln!(self.out, "{done}")?;
         Ok(())
     }
 }
 
 /// The objects named in manifest files (for `delete -f`), read with the manifest loader.
-fn objects_in_files(files: &[std::path::PathBuf], default_ns: &str) -> Result<Vec<(&'static Resource, String, String)>, CtlError> {
+fn objects_in_files(
+    files: &[std::path::PathBuf],
+    default_ns: &str,
+) -> Result<Vec<(&'static Resource, String, String)>, CtlError> {
     let mut out = Vec::new();
     for f in files {
         if !f.exists() {
             return Err(CtlError::Msg(format!("the path {:?} does not exist", f.display().to_string())));
         }
         for p in crate::manifest::discover(std::slice::from_ref(f)).map_err(|e| CtlError::Msg(e.to_string()))? {
-            let docs = crate::manifest::load_file(&p).map_err(|errs| {
-                CtlError::Msg(errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
-            })?;
+            let docs = crate::manifest::load_file(&p)
+                .map_err(|errs| CtlError::Msg(errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
             for d in docs {
                 let kind = d.object.kind().to_ascii_lowercase();
-                let res = resource::lookup(&kind).ok_or_else(|| CtlError::Msg(format!("the server doesn't have a resource type {kind:?}")))?;
+                let res = resource::lookup(&kind)
+                    .ok_or_else(|| CtlError::Msg(format!("the server doesn't have a resource type {kind:?}")))?;
                 let ns = d.object.namespace().unwrap_or(default_ns).to_string();
                 out.push((res, ns, d.object.name().to_string()));
             }
@@ -645,7 +715,15 @@ fn table_headers(res: &Resource, wide: bool, all: bool, cols: &LabelColumns) -> 
     h
 }
 
-fn table_row(res: &Resource, obj: &Value, wide: bool, all: bool, qualified_name: bool, cols: &LabelColumns, now: i64) -> Vec<String> {
+fn table_row(
+    res: &Resource,
+    obj: &Value,
+    wide: bool,
+    all: bool,
+    qualified_name: bool,
+    cols: &LabelColumns,
+    now: i64,
+) -> Vec<String> {
     let mut r = print::row(res, obj, wide, now);
     if qualified_name && res.plural != "events" {
         r[0] = print::name_of(res, obj);
@@ -658,7 +736,9 @@ fn table_row(res: &Resource, obj: &Value, wide: bool, all: bool, qualified_name:
         r.push(labels.and_then(|l| l.get(k)).and_then(Value::as_str).unwrap_or("").to_string());
     }
     if cols.show_labels {
-        let l: Vec<String> = labels.map(|l| l.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect()).unwrap_or_default();
+        let l: Vec<String> = labels
+            .map(|l| l.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect())
+            .unwrap_or_default();
         r.push(if l.is_empty() { "<none>".into() } else { l.join(",") });
     }
     r
@@ -679,7 +759,10 @@ mod tests {
             "The StatefulSet \"kubia\" is invalid: \n* spec.selector: Required value\n* spec.template.spec.volumeMounts: Invalid value\n"
         );
         let one = br#"{"reason":"Invalid","details":{"name":"web","kind":"StatefulSet","causes":[{"field":"spec.replicas","message":"Invalid value: -1: must be greater than or equal to 0"}]}}"#;
-        assert_eq!(render_status(422, one), "The StatefulSet \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0\n");
+        assert_eq!(
+            render_status(422, one),
+            "The StatefulSet \"web\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0\n"
+        );
         let nf = br#"{"kind":"Status","reason":"NotFound","code":404,"message":"pods \"web-9\" not found"}"#;
         assert_eq!(render_status(404, nf), "Error from server (NotFound): pods \"web-9\" not found\n");
         assert_eq!(render_status(502, b"bad gateway"), "Error from server: 502 bad gateway\n");

@@ -62,7 +62,14 @@ impl TabWriter {
         out
     }
 
-    fn format(&mut self, lines: &[Vec<String>], widths: &mut Vec<usize>, mut line0: usize, line1: usize, out: &mut String) {
+    fn format(
+        &mut self,
+        lines: &[Vec<String>],
+        widths: &mut Vec<usize>,
+        mut line0: usize,
+        line1: usize,
+        out: &mut String,
+    ) {
         let column = widths.len();
         let mut this = line0;
         while this < line1 {
@@ -175,7 +182,13 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 /// Parses an RFC 3339 timestamp (`2026-11-21T05:12:44Z`, fractions and offsets allowed) to Unix seconds.
 pub fn parse_time(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
@@ -256,7 +269,9 @@ pub fn headers(res: &Resource, wide: bool) -> Vec<&'static str> {
     let mut h: Vec<&'static str> = match res.plural {
         "pods" => vec!["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
         "statefulsets" => vec!["NAME", "READY", "AGE"],
-        "persistentvolumeclaims" => vec!["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"],
+        "persistentvolumeclaims" => {
+            vec!["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"]
+        }
         "services" => vec!["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"],
         "endpointslices" => vec!["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"],
         "controllerrevisions" => vec!["NAME", "CONTROLLER", "REVISION", "AGE"],
@@ -341,7 +356,9 @@ pub fn row(res: &Resource, obj: &Value, wide: bool, now: i64) -> Vec<String> {
             if wide {
                 let sel = obj.pointer("/spec/selector").and_then(Value::as_object);
                 r.push(match sel {
-                    Some(m) if !m.is_empty() => m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(","),
+                    Some(m) if !m.is_empty() => {
+                        m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(",")
+                    }
                     _ => "<none>".into(),
                 });
             }
@@ -365,12 +382,18 @@ pub fn row(res: &Resource, obj: &Value, wide: bool, now: i64) -> Vec<String> {
             vec![name, s(obj, "/addressType").to_string(), list_with_more(&ports), list_with_more(&addrs), age]
         }
         "controllerrevisions" => {
-            let owner = arr(obj, "/metadata/ownerReferences").iter().find(|o| o.get("controller").and_then(Value::as_bool) == Some(true));
+            let owner = arr(obj, "/metadata/ownerReferences")
+                .iter()
+                .find(|o| o.get("controller").and_then(Value::as_bool) == Some(true));
             let controller = match owner {
                 Some(o) => {
                     let group = s(o, "/apiVersion").split_once('/').map(|(g, _)| g).unwrap_or("");
                     let kind = s(o, "/kind").to_ascii_lowercase();
-                    if group.is_empty() { format!("{kind}/{}", s(o, "/name")) } else { format!("{kind}.{group}/{}", s(o, "/name")) }
+                    if group.is_empty() {
+                        format!("{kind}/{}", s(o, "/name"))
+                    } else {
+                        format!("{kind}.{group}/{}", s(o, "/name"))
+                    }
                 }
                 None => "<none>".into(),
             };
@@ -385,11 +408,20 @@ pub fn row(res: &Resource, obj: &Value, wide: bool, now: i64) -> Vec<String> {
             let count = i(obj, "/count");
             let mut last_seen = self::age(last, now);
             if count > 1 {
-                last_seen = format!("{last_seen} (x{count} over {})", self::age(obj.pointer("/firstTimestamp").and_then(Value::as_str).or(last), now));
+                last_seen = format!(
+                    "{last_seen} (x{count} over {})",
+                    self::age(obj.pointer("/firstTimestamp").and_then(Value::as_str).or(last), now)
+                );
             }
             let kind = s(obj, "/involvedObject/kind").to_ascii_lowercase();
             let object = format!("{kind}/{}", s(obj, "/involvedObject/name"));
-            vec![last_seen, s(obj, "/type").to_string(), s(obj, "/reason").to_string(), object, s(obj, "/message").trim().to_string()]
+            vec![
+                last_seen,
+                s(obj, "/type").to_string(),
+                s(obj, "/reason").to_string(),
+                object,
+                s(obj, "/message").trim().to_string(),
+            ]
         }
         "namespaces" => vec![name, s(obj, "/status/phase").to_string(), age],
         _ => vec![name, age],
@@ -429,7 +461,11 @@ fn external_ip(svc: &Value, ty: &str) -> String {
     let external: Vec<&str> = arr(svc, "/spec/externalIPs").iter().filter_map(Value::as_str).collect();
     match ty {
         "ClusterIP" | "NodePort" => {
-            if external.is_empty() { "<none>".into() } else { external.join(",") }
+            if external.is_empty() {
+                "<none>".into()
+            } else {
+                external.join(",")
+            }
         }
         "LoadBalancer" => {
             let mut ips: Vec<String> = arr(svc, "/status/loadBalancer/ingress")
@@ -453,7 +489,8 @@ fn pod_row(pod: &Value, name: String, age: String, wide: bool, now: i64) -> Vec<
     let mut ready = 0;
     let mut restarts = 0;
     let phase = s(pod, "/status/phase");
-    let mut reason = if s(pod, "/status/reason").is_empty() { phase.to_string() } else { s(pod, "/status/reason").to_string() };
+    let mut reason =
+        if s(pod, "/status/reason").is_empty() { phase.to_string() } else { s(pod, "/status/reason").to_string() };
     let mut initializing = false;
     let mut last_restart: Option<i64> = None;
     let inits = arr(pod, "/status/initContainerStatuses");
@@ -482,7 +519,8 @@ fn pod_row(pod: &Value, name: String, age: String, wide: bool, now: i64) -> Vec<
         let mut has_running = false;
         for c in arr(pod, "/status/containerStatuses").iter().rev() {
             restarts += i(c, "/restartCount");
-            if let Some(t) = c.pointer("/lastState/terminated/finishedAt").and_then(Value::as_str).and_then(parse_time) {
+            if let Some(t) = c.pointer("/lastState/terminated/finishedAt").and_then(Value::as_str).and_then(parse_time)
+            {
                 last_restart = last_restart.max(Some(t));
             }
             let waiting = s(c, "/state/waiting/reason");
@@ -497,13 +535,16 @@ fn pod_row(pod: &Value, name: String, age: String, wide: bool, now: i64) -> Vec<
                 } else {
                     format!("ExitCode:{}", i(t, "/exitCode"))
                 };
-            } else if c.get("ready").and_then(Value::as_bool) == Some(true) && c.pointer("/state/running").is_some_and(|r| !r.is_null()) {
+            } else if c.get("ready").and_then(Value::as_bool) == Some(true)
+                && c.pointer("/state/running").is_some_and(|r| !r.is_null())
+            {
                 has_running = true;
                 ready += 1;
             }
         }
         if reason == "Completed" && has_running {
-            let ready_cond = arr(pod, "/status/conditions").iter().any(|c| s(c, "/type") == "Ready" && s(c, "/status") == "True");
+            let ready_cond =
+                arr(pod, "/status/conditions").iter().any(|c| s(c, "/type") == "Ready" && s(c, "/status") == "True");
             reason = if ready_cond { "Running".into() } else { "NotReady".into() };
         }
     }
@@ -597,7 +638,12 @@ fn yaml_value(v: &Value, indent: usize, out: &mut String, ctx: Ctx) {
                     _ => {
                         out.push(' ');
                         // The scalar starts after `key: `; folded lines continue two deeper.
-                        yaml_inline(val, indent + 2, Some(indent + yaml_scalar_str(k, 0, None).chars().count() + 2), out);
+                        yaml_inline(
+                            val,
+                            indent + 2,
+                            Some(indent + yaml_scalar_str(k, 0, None).chars().count() + 2),
+                            out,
+                        );
                         out.push('\n');
                     }
                 }
@@ -643,7 +689,10 @@ fn yaml_inline(v: &Value, indent: usize, col: Option<usize>, out: &mut String) {
 /// Whether go-yaml would resolve the plain scalar to something other than a string.
 fn resolves_non_string(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
-    if matches!(lower.as_str(), "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~" | ".inf" | "-.inf" | "+.inf" | ".nan") {
+    if matches!(
+        lower.as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~" | ".inf" | "-.inf" | "+.inf" | ".nan"
+    ) {
         return true;
     }
     if s.parse::<f64>().is_ok() || (s.starts_with("0x") && i64::from_str_radix(&s[2..], 16).is_ok()) {
@@ -651,7 +700,11 @@ fn resolves_non_string(s: &str) -> bool {
     }
     // Timestamps (2006-01-02...).
     let b = s.as_bytes();
-    b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-' && b[5..7].iter().all(u8::is_ascii_digit)
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
 }
 
 /// go-yaml's line folding of plain and single-quoted scalars (`best_width` 80).
@@ -689,7 +742,11 @@ fn yaml_scalar_str(s: &str, indent: usize, col: Option<usize>) -> String {
     if s.contains('\n') && !s.chars().any(|c| c.is_control() && c != '\n') && !s.starts_with(' ') {
         let pad = " ".repeat(indent);
         let chomp = if s.ends_with('\n') { "" } else { "-" };
-        let body: Vec<String> = s.trim_end_matches('\n').split('\n').map(|l| if l.is_empty() { String::new() } else { format!("{pad}{l}") }).collect();
+        let body: Vec<String> = s
+            .trim_end_matches('\n')
+            .split('\n')
+            .map(|l| if l.is_empty() { String::new() } else { format!("{pad}{l}") })
+            .collect();
         return format!("|{chomp}\n{}", body.join("\n"));
     }
     let first = s.chars().next().unwrap();

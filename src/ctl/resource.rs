@@ -25,7 +25,11 @@ impl Resource {
 
     /// `/api/v1` or `/apis/apps/v1`.
     fn prefix(&self) -> String {
-        if self.group.is_empty() { format!("/api/{}", self.version) } else { format!("/apis/{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        }
     }
 
     /// The collection path: namespaced, or across all namespaces when `ns` is `None`.
@@ -54,8 +58,20 @@ pub static RESOURCES: &[Resource] = &[
     res!("pods", "Pod", "", true, ["pod", "po"]),
     res!("persistentvolumeclaims", "PersistentVolumeClaim", "", true, ["persistentvolumeclaim", "pvc", "pvcs"]),
     res!("services", "Service", "", true, ["service", "svc"]),
-    res!("endpointslices", "EndpointSlice", "discovery.k8s.io", true, ["endpointslice", "endpointslices.discovery.k8s.io", "endpointslice.discovery.k8s.io"]),
-    res!("controllerrevisions", "ControllerRevision", "apps", true, ["controllerrevision", "controllerrevisions.apps", "controllerrevision.apps"]),
+    res!(
+        "endpointslices",
+        "EndpointSlice",
+        "discovery.k8s.io",
+        true,
+        ["endpointslice", "endpointslices.discovery.k8s.io", "endpointslice.discovery.k8s.io"]
+    ),
+    res!(
+        "controllerrevisions",
+        "ControllerRevision",
+        "apps",
+        true,
+        ["controllerrevision", "controllerrevisions.apps", "controllerrevision.apps"]
+    ),
     res!("events", "Event", "", true, ["event", "ev"]),
     res!("namespaces", "Namespace", "", false, ["namespace", "ns"]),
 ];

@@ -27,18 +27,34 @@ pub fn viewer(sts: &Value) -> Result<(String, bool), String> {
     }
     let updated = i(sts, "/status/updatedReplicas");
     if sts.pointer("/spec/updateStrategy/rollingUpdate").is_some_and(|v| !v.is_null()) {
-        if let (Some(r), Some(p)) = (replicas, sts.pointer("/spec/updateStrategy/rollingUpdate/partition").and_then(Value::as_i64))
+        if let (Some(r), Some(p)) =
+            (replicas, sts.pointer("/spec/updateStrategy/rollingUpdate/partition").and_then(Value::as_i64))
             && updated < r - p
         {
-            return Ok((format!("Waiting for partitioned roll out to finish: {updated} out of {} new pods have been updated...\n", r - p), false));
+            return Ok((
+                format!(
+                    "Waiting for partitioned roll out to finish: {updated} out of {} new pods have been updated...\n",
+                    r - p
+                ),
+                false,
+            ));
         }
         return Ok((format!("partitioned roll out complete: {updated} new pods have been updated...\n"), true));
     }
     let (update_rev, current_rev) = (s(sts, "/status/updateRevision"), s(sts, "/status/currentRevision"));
     if update_rev != current_rev {
-        return Ok((format!("waiting for statefulset rolling update to complete {updated} pods at revision {update_rev}...\n"), false));
+        return Ok((
+            format!("waiting for statefulset rolling update to complete {updated} pods at revision {update_rev}...\n"),
+            false,
+        ));
     }
-    Ok((format!("statefulset rolling update complete {} pods at revision {current_rev}...\n", i(sts, "/status/currentReplicas")), true))
+    Ok((
+        format!(
+            "statefulset rolling update complete {} pods at revision {current_rev}...\n",
+            i(sts, "/status/currentReplicas")
+        ),
+        true,
+    ))
 }
 
 fn timed_out() -> CtlError {
@@ -121,10 +137,16 @@ mod tests {
         sts["status"]["readyReplicas"] = json!(2);
         assert_eq!(viewer(&sts).unwrap(), ("Waiting for 1 pods to be ready...\n".into(), false));
         sts["status"]["readyReplicas"] = json!(3);
-        assert_eq!(viewer(&sts).unwrap(), ("waiting for statefulset rolling update to complete 1 pods at revision web-b...\n".into(), false));
+        assert_eq!(
+            viewer(&sts).unwrap(),
+            ("waiting for statefulset rolling update to complete 1 pods at revision web-b...\n".into(), false)
+        );
         sts["status"]["currentRevision"] = json!("web-b");
         sts["status"]["currentReplicas"] = json!(3);
-        assert_eq!(viewer(&sts).unwrap(), ("statefulset rolling update complete 3 pods at revision web-b...\n".into(), true));
+        assert_eq!(
+            viewer(&sts).unwrap(),
+            ("statefulset rolling update complete 3 pods at revision web-b...\n".into(), true)
+        );
         sts["spec"]["updateStrategy"]["rollingUpdate"] = json!({"partition": 1});
         sts["status"]["updatedReplicas"] = json!(1);
         assert_eq!(
@@ -132,7 +154,10 @@ mod tests {
             ("Waiting for partitioned roll out to finish: 1 out of 2 new pods have been updated...\n".into(), false)
         );
         sts["status"]["updatedReplicas"] = json!(2);
-        assert_eq!(viewer(&sts).unwrap(), ("partitioned roll out complete: 2 new pods have been updated...\n".into(), true));
+        assert_eq!(
+            viewer(&sts).unwrap(),
+            ("partitioned roll out complete: 2 new pods have been updated...\n".into(), true)
+        );
         sts["spec"]["updateStrategy"] = json!({"type":"OnDelete"});
         assert!(viewer(&sts).unwrap_err().contains("only available for RollingUpdate"));
     }

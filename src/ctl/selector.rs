@@ -31,9 +31,8 @@ fn check_key(k: &str) -> Result<(), String> {
         Some((p, n)) => (Some(p), n),
         None => (None, k),
     };
-    let prefix_ok = prefix.is_none_or(|p| {
-        !p.is_empty() && p.len() <= 253 && p.split('.').all(crate::ctl::resource::is_dns1123_label)
-    });
+    let prefix_ok = prefix
+        .is_none_or(|p| !p.is_empty() && p.len() <= 253 && p.split('.').all(crate::ctl::resource::is_dns1123_label));
     if !prefix_ok || !valid_name(name) {
         return Err(format!(
             "unable to parse requirement: invalid label key {k:?}: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
@@ -122,7 +121,9 @@ impl Selector {
                 (k.trim().to_string(), Op::Eq(v.trim().to_string()))
             } else {
                 if part.contains(' ') || part.contains('(') {
-                    return Err(format!("unable to parse requirement: found {part:?}, expected: in, notin, =, ==, !=, gt, lt"));
+                    return Err(format!(
+                        "unable to parse requirement: found {part:?}, expected: in, notin, =, ==, !=, gt, lt"
+                    ));
                 }
                 (part.to_string(), Op::Exists)
             };

@@ -26,7 +26,14 @@ fn met(obj: &Value, cond: &WaitFor) -> bool {
     }
 }
 
-pub fn wait(ctl: &mut Ctl<'_>, res: &'static Resource, names: &[String], selector: Option<&str>, cond: &WaitFor, timeout: Duration) -> Result<(), CtlError> {
+pub fn wait(
+    ctl: &mut Ctl<'_>,
+    res: &'static Resource,
+    names: &[String],
+    selector: Option<&str>,
+    cond: &WaitFor,
+    timeout: Duration,
+) -> Result<(), CtlError> {
     let ns = ctl.inv.ns().to_string();
     let deadline = Instant::now() + timeout;
     let mut targets: Vec<String> = names.to_vec();

@@ -185,8 +185,15 @@ fn parse(msg: &[u8]) -> Parse {
     let mut at = question_end;
     for _ in 0..ar {
         let Some(name_end) = skip_name(msg, at) else { return Parse::FormErr(Some(question_end)) };
-        let fixed = (be16(msg, name_end), be16(msg, name_end + 2), msg.get(name_end + 4..name_end + 8), be16(msg, name_end + 8));
-        let (Some(rtype), Some(class), Some(ttl), Some(rdlen)) = fixed else { return Parse::FormErr(Some(question_end)) };
+        let fixed = (
+            be16(msg, name_end),
+            be16(msg, name_end + 2),
+            msg.get(name_end + 4..name_end + 8),
+            be16(msg, name_end + 8),
+        );
+        let (Some(rtype), Some(class), Some(ttl), Some(rdlen)) = fixed else {
+            return Parse::FormErr(Some(question_end));
+        };
         let end = name_end + 10 + rdlen as usize;
         if end > msg.len() {
             return Parse::FormErr(Some(question_end));

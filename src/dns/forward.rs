@@ -54,12 +54,15 @@ impl Forwarder {
     }
 
     async fn over_udp(&self, query: &[u8], upstream: SocketAddr) -> std::io::Result<Vec<u8>> {
-        let bind: SocketAddr = if upstream.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
+        let bind: SocketAddr =
+            if upstream.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
         let sock = UdpSocket::bind(bind).await?;
         sock.connect(upstream).await?;
         sock.send(query).await?;
         let mut buf = vec![0u8; 65535];
-        let n = tokio::time::timeout(self.timeout, sock.recv(&mut buf)).await.map_err(|_| std::io::ErrorKind::TimedOut)??;
+        let n = tokio::time::timeout(self.timeout, sock.recv(&mut buf))
+            .await
+            .map_err(|_| std::io::ErrorKind::TimedOut)??;
         buf.truncate(n);
         Ok(buf)
     }

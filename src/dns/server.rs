@@ -123,7 +123,11 @@ pub struct Shared {
 
 /// Serves DNS on `bound` until `shutdown` resolves, then stops every worker and
 /// the TCP listener and returns.
-pub async fn serve(bound: Bound, shared: Shared, shutdown: impl std::future::Future<Output = ()>) -> Result<(), ServerError> {
+pub async fn serve(
+    bound: Bound,
+    shared: Shared,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServerError> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
     let runtime = tokio::runtime::Handle::current();
@@ -246,29 +250,35 @@ async fn tcp_connection(mut stream: tokio::net::TcpStream, shared: &Shared) -> s
             Err(_) => return Ok(()), // idle
         };
         msg.resize(len, 0);
-        tokio::time::timeout(TCP_IDLE, stream.read_exact(&mut msg)).await.map_err(|_| std::io::ErrorKind::TimedOut)??;
+        tokio::time::timeout(TCP_IDLE, stream.read_exact(&mut msg))
+            .await
+            .map_err(|_| std::io::ErrorKind::TimedOut)??;
         let started = Instant::now();
-        let reply: Option<(Vec<u8>, u16, u8)> = match answer(&msg, &shared.zone, Transport::Tcp, &shared.limits, &mut out) {
-            Outcome::Reply { len, rcode, qtype } => {
-                let bytes = std::mem::take(&mut out);
-                out = Vec::with_capacity(512);
-                Some((bytes[..len].to_vec(), qtype, rcode))
-            }
-            Outcome::Drop => {
-                shared.metrics.tcp_shard().dropped();
-                None
-            }
-            Outcome::Forward { qtype } => {
-                let resp = match &shared.forwarder {
-                    Some(fwd) => fwd.forward(&msg, Transport::Tcp).await,
-                    None => None,
-                };
-                Some(resp.map_or_else(|| (servfail_for(&msg), qtype, 2), |r| {
-                    let rcode = r.get(3).map_or(2, |b| b & 0x0F);
-                    (r, qtype, rcode)
-                }))
-            }
-        };
+        let reply: Option<(Vec<u8>, u16, u8)> =
+            match answer(&msg, &shared.zone, Transport::Tcp, &shared.limits, &mut out) {
+                Outcome::Reply { len, rcode, qtype } => {
+                    let bytes = std::mem::take(&mut out);
+                    out = Vec::with_capacity(512);
+                    Some((bytes[..len].to_vec(), qtype, rcode))
+                }
+                Outcome::Drop => {
+                    shared.metrics.tcp_shard().dropped();
+                    None
+                }
+                Outcome::Forward { qtype } => {
+                    let resp = match &shared.forwarder {
+                        Some(fwd) => fwd.forward(&msg, Transport::Tcp).await,
+                        None => None,
+                    };
+                    Some(resp.map_or_else(
+                        || (servfail_for(&msg), qtype, 2),
+                        |r| {
+                            let rcode = r.get(3).map_or(2, |b| b & 0x0F);
+                            (r, qtype, rcode)
+                        },
+                    ))
+                }
+            };
         if let Some((bytes, qtype, rcode)) = reply {
             let mut framed = Vec::with_capacity(bytes.len() + 2);
             framed.extend_from_slice(&(bytes.len() as u16).to_be_bytes());

@@ -37,7 +37,11 @@ pub fn router(handle: Handle) -> Router {
         .route("/apis/{group}/{version}/namespaces/{ns}/{res}/{name}", get(get_any).delete(delete_any).patch(patch_any))
         .route("/apis/{group}/{version}/{res}", get(get_any))
         .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
-            ApiError::new(405, "MethodNotAllowed", format!("the server does not allow this method on the requested resource ({method} {})", uri.path()))
+            ApiError::new(
+                405,
+                "MethodNotAllowed",
+                format!("the server does not allow this method on the requested resource ({method} {})", uri.path()),
+            )
         })
         .layer(DefaultBodyLimit::max(256 << 20))
         .with_state(handle)
@@ -64,7 +68,8 @@ struct Target {
 fn resolve(uri_path: &str, p: &HashMap<String, String>) -> Result<Target, ApiError> {
     let group = p.get("group").map(String::as_str).unwrap_or("");
     let version = p.get("version").map(String::as_str).unwrap_or("v1");
-    let not_found = || ApiError::new(404, "NotFound", format!("the server could not find the requested resource ({uri_path})"));
+    let not_found =
+        || ApiError::new(404, "NotFound", format!("the server could not find the requested resource ({uri_path})"));
     let (res, ns, name) = if uri_path.starts_with("/api/v1/namespaces") && !p.contains_key("res") {
         ("namespaces", None, p.get("name").cloned())
     } else {
@@ -81,7 +86,12 @@ fn list_kind(kind: Kind) -> String {
     format!("{}List", kind.name())
 }
 
-async fn get_any(State(h): State<Handle>, Path(p): Path<HashMap<String, String>>, Query(q): Query<HashMap<String, String>>, uri: axum::http::Uri) -> Response {
+async fn get_any(
+    State(h): State<Handle>,
+    Path(p): Path<HashMap<String, String>>,
+    Query(q): Query<HashMap<String, String>>,
+    uri: axum::http::Uri,
+) -> Response {
     let t = match resolve(uri.path(), &p) {
         Ok(t) => t,
         Err(e) => return e.into_response(),
@@ -93,7 +103,10 @@ async fn get_any(State(h): State<Handle>, Path(p): Path<HashMap<String, String>>
     if let Some(name) = t.name {
         let ns = t.ns.unwrap_or_default();
         let kind = t.kind;
-        return match h.call(move |c| c.store().get(kind, &ns, &name).cloned().ok_or_else(|| ApiError::not_found(kind, &name))).await {
+        return match h
+            .call(move |c| c.store().get(kind, &ns, &name).cloned().ok_or_else(|| ApiError::not_found(kind, &name)))
+            .await
+        {
             Ok(Ok(v)) => axum::Json(v).into_response(),
             Ok(Err(e)) => e.into_response(),
             Err(_) => stopped().into_response(),
@@ -106,7 +119,8 @@ async fn get_any(State(h): State<Handle>, Path(p): Path<HashMap<String, String>>
     let ns2 = ns.clone();
     let listed = h
         .call(move |c: &mut Cluster| {
-            let items: Vec<Value> = c.store().list(kind, ns2.as_deref()).filter(|v| sel.matches(labels(v))).cloned().collect();
+            let items: Vec<Value> =
+                c.store().list(kind, ns2.as_deref()).filter(|v| sel.matches(labels(v))).cloned().collect();
             let rx = watch.then(|| c.events.subscribe());
             let replay = (watch && since > 0).then(|| c.changes_since(since));
             (items, c.store().resource_version(), rx, replay)
@@ -114,7 +128,12 @@ async fn get_any(State(h): State<Handle>, Path(p): Path<HashMap<String, String>>
         .await;
     let Ok((items, rv, rx, replay)) = listed else { return stopped().into_response() };
     if let Some(None) = replay {
-        return ApiError::new(410, "Expired", format!("too old resource version: {since} (re-list and watch from the list's resourceVersion)")).into_response();
+        return ApiError::new(
+            410,
+            "Expired",
+            format!("too old resource version: {since} (re-list and watch from the list's resourceVersion)"),
+        )
+        .into_response();
     }
     let Some(rx) = rx else {
         return axum::Json(json!({"kind": list_kind(kind), "apiVersion": kind.api_version(), "metadata": {"resourceVersion": rv.to_string()}, "items": items}))
@@ -219,13 +238,19 @@ async fn delete_any(
     };
     // DeleteOptions from the query, or a JSON body as kubectl sends it.
     let opts: Value = if body.is_empty() { json!({}) } else { serde_json::from_slice(&body).unwrap_or(json!({})) };
-    let policy = q.get("propagationPolicy").cloned().or_else(|| opts.get("propagationPolicy").and_then(Value::as_str).map(str::to_string));
+    let policy = q
+        .get("propagationPolicy")
+        .cloned()
+        .or_else(|| opts.get("propagationPolicy").and_then(Value::as_str).map(str::to_string));
     let propagation = match policy.as_deref() {
         None | Some("Background") => Propagation::Background,
         Some("Foreground") => Propagation::Foreground,
         Some("Orphan") => Propagation::Orphan,
         Some(other) => {
-            return ApiError::bad_request(format!("propagationPolicy {other:?} is not supported: use Background, Foreground or Orphan")).into_response();
+            return ApiError::bad_request(format!(
+                "propagationPolicy {other:?} is not supported: use Background, Foreground or Orphan"
+            ))
+            .into_response();
         }
     };
     let grace = match q.get("gracePeriodSeconds").map(|g| g.parse::<i64>()) {
@@ -237,21 +262,37 @@ async fn delete_any(
     let grace = if force { Some(grace.unwrap_or(0)) } else { grace };
     let key = Key::new(t.kind, t.ns.as_deref().unwrap_or(""), t.name.as_deref().unwrap_or(""));
     match h.call(move |c| c.delete_object(&key, propagation, grace).map(|v| (key.kind, v))).await {
-        Ok(Ok((Kind::Namespace, v))) => axum::Json(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+        Ok(Ok((Kind::Namespace, v))) => {
+            axum::Json(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
             "details": {"name": v.pointer("/metadata/name"), "kind": "namespaces", "uid": v.pointer("/metadata/uid")}}))
-        .into_response(),
+            .into_response()
+        }
         Ok(Ok((_, v))) => axum::Json(v).into_response(),
         Ok(Err(e)) => e.into_response(),
         Err(_) => stopped().into_response(),
     }
 }
 
-async fn patch_any(State(h): State<Handle>, Path(p): Path<HashMap<String, String>>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn patch_any(
+    State(h): State<Handle>,
+    Path(p): Path<HashMap<String, String>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let t = match resolve(uri.path(), &p) {
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").split(';').next().unwrap_or("").trim().to_string();
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     let json_patch = match ct.as_str() {
         "application/json-patch+json" => true,
         "application/merge-patch+json" | "application/strategic-merge-patch+json" => false,
@@ -353,7 +394,11 @@ fn ptr_add(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
             m.insert(last, value);
         }
         Value::Array(a) => {
-            let i = if last == "-" { a.len() } else { last.parse().map_err(|_| format!("{last:?} is not an array index"))? };
+            let i = if last == "-" {
+                a.len()
+            } else {
+                last.parse().map_err(|_| format!("{last:?} is not an array index"))?
+            };
             if i > a.len() {
                 return Err(format!("index {i} is out of range"));
             }
@@ -431,18 +476,32 @@ impl Cluster {
         let decode = |v: &Value| super::apply::to_manifest_object(key.kind, v);
         let new_obj = decode(&new).ok_or_else(|| {
             let err = match key.kind {
-                Kind::StatefulSet => serde_json::from_value::<k8s_openapi::api::apps::v1::StatefulSet>(new.clone()).err(),
+                Kind::StatefulSet => {
+                    serde_json::from_value::<k8s_openapi::api::apps::v1::StatefulSet>(new.clone()).err()
+                }
                 Kind::Pod => serde_json::from_value::<k8s_openapi::api::core::v1::Pod>(new.clone()).err(),
                 Kind::Service => serde_json::from_value::<k8s_openapi::api::core::v1::Service>(new.clone()).err(),
                 _ => None,
             };
-            ApiError::new(422, "Invalid", format!("{} {:?} is invalid: {}", key.kind.name(), key.name, err.map_or("cannot decode".to_string(), |e| e.to_string())))
+            ApiError::new(
+                422,
+                "Invalid",
+                format!(
+                    "{} {:?} is invalid: {}",
+                    key.kind.name(),
+                    key.name,
+                    err.map_or("cannot decode".to_string(), |e| e.to_string())
+                ),
+            )
         })?;
         if let Some(old_obj) = decode(&old) {
             let errs = crate::manifest::validate_update(&old_obj, &new_obj);
             if !errs.is_empty() {
                 let causes: Vec<Value> = errs.iter().map(|e| json!({"field": e.field, "message": e.message})).collect();
-                return Err(ApiError::invalid(crate::manifest::invalid_message(&new_obj, &errs), json!({"name": key.name, "kind": key.kind.name(), "causes": causes})));
+                return Err(ApiError::invalid(
+                    crate::manifest::invalid_message(&new_obj, &errs),
+                    json!({"name": key.name, "kind": key.kind.name(), "causes": causes}),
+                ));
             }
         }
         self.update(new)

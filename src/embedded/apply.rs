@@ -100,7 +100,9 @@ pub fn invalid(errors: &[ManifestError]) -> ApiError {
     let first_obj = errors.iter().find_map(|e| e.object.clone()).unwrap_or_default();
     // `StatefulSet.apps "kubia" is invalid` → kind, name.
     let (kind, name) = match first_obj.split_once(' ') {
-        Some((k, rest)) => (k.split('.').next().unwrap_or(k).to_string(), rest.split('"').nth(1).unwrap_or("").to_string()),
+        Some((k, rest)) => {
+            (k.split('.').next().unwrap_or(k).to_string(), rest.split('"').nth(1).unwrap_or("").to_string())
+        }
         None => (String::new(), String::new()),
     };
     ApiError::invalid(message, json!({"name": name, "kind": kind, "causes": causes}))
@@ -113,12 +115,25 @@ impl Cluster {
     }
 
     /// [`Cluster::apply_text`], also recording `source_hash` ([`SOURCE_HASH_ANNOTATION`]).
-    pub fn apply_text_annotated(&mut self, source: &str, text: &str, source_hash: Option<&str>) -> Result<Vec<ApplyResult>, ApiError> {
+    pub fn apply_text_annotated(
+        &mut self,
+        source: &str,
+        text: &str,
+        source_hash: Option<&str>,
+    ) -> Result<Vec<ApplyResult>, ApiError> {
         let file = Path::new(if source.is_empty() { "-" } else { source });
         let docs = manifest::load_str(file, text).map_err(|errs| invalid(&errs))?;
-        let new_namespaces: BTreeSet<String> = docs.iter().filter(|d| matches!(d.object, Object::Namespace(_))).map(|d| d.object.name().to_string()).collect();
+        let new_namespaces: BTreeSet<String> = docs
+            .iter()
+            .filter(|d| matches!(d.object, Object::Namespace(_)))
+            .map(|d| d.object.name().to_string())
+            .collect();
         let mut errors = Vec::new();
-        let raw = if docs.iter().any(|d| matches!(d.object, Object::Other { .. })) { raw_documents(text) } else { Vec::new() };
+        let raw = if docs.iter().any(|d| matches!(d.object, Object::Other { .. })) {
+            raw_documents(text)
+        } else {
+            Vec::new()
+        };
         let mut prepared: Vec<(Key, Value)> = Vec::new();
         for doc in &docs {
             let located = |field: Option<&str>, message: String| ManifestError {
@@ -128,7 +143,9 @@ impl Cluster {
                 message,
                 object: Some(format!("{} {:?}", doc.object.qualified_kind(), doc.object.name())),
             };
-            let Some(kind) = Kind::from_name(doc.object.kind()).filter(|k| *k != Kind::Event && k.api_version() == doc.object.api_version()) else {
+            let Some(kind) = Kind::from_name(doc.object.kind())
+                .filter(|k| *k != Kind::Event && k.api_version() == doc.object.api_version())
+            else {
                 errors.push(located(
                     None,
                     format!("no matches for kind {:?} in version {:?} (the embedded cluster stores Namespaces, Services, EndpointSlices, Pods, PersistentVolumeClaims, StatefulSets, ControllerRevisions and ConfigMaps)", doc.object.kind(), doc.object.api_version()),
@@ -156,7 +173,8 @@ impl Cluster {
                         let msg = manifest::invalid_message(&doc.object, &errs);
                         for e in &errs {
                             let mut me = located(Some(&e.field), e.message.clone());
-                            me.object = Some(format!("{} {:?} is invalid", doc.object.qualified_kind(), doc.object.name()));
+                            me.object =
+                                Some(format!("{} {:?} is invalid", doc.object.qualified_kind(), doc.object.name()));
                             errors.push(me);
                         }
                         tracing::debug!("{msg}");
@@ -239,7 +257,9 @@ fn raw_documents(text: &str) -> Vec<Value> {
     let mut out = Vec::new();
     for d in docs {
         match d.get("items").and_then(Value::as_array) {
-            Some(items) if d.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List")) => out.extend(items.iter().cloned()),
+            Some(items) if d.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List")) => {
+                out.extend(items.iter().cloned())
+            }
             _ => out.push(d),
         }
     }
@@ -247,7 +267,12 @@ fn raw_documents(text: &str) -> Vec<Value> {
 }
 
 fn raw_object(raw: &[Value], kind: &str, name: &str) -> Option<Value> {
-    raw.iter().find(|v| v.get("kind").and_then(Value::as_str) == Some(kind) && v.pointer("/metadata/name").and_then(Value::as_str) == Some(name)).cloned()
+    raw.iter()
+        .find(|v| {
+            v.get("kind").and_then(Value::as_str) == Some(kind)
+                && v.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+        })
+        .cloned()
 }
 
 /// Keeps what the server owns when a manifest replaces an object.

@@ -63,7 +63,11 @@ impl Cluster {
     pub(crate) fn typed<T: DeserializeOwned>(&self, kind: Kind, ns: &str) -> Vec<T> {
         self.store
             .list(kind, Some(ns))
-            .filter_map(|v| serde_json::from_value(v.clone()).map_err(|e| tracing::warn!(?kind, error = %e, "undecodable stored object")).ok())
+            .filter_map(|v| {
+                serde_json::from_value(v.clone())
+                    .map_err(|e| tracing::warn!(?kind, error = %e, "undecodable stored object"))
+                    .ok()
+            })
             .collect()
     }
 
@@ -100,7 +104,8 @@ impl Cluster {
                 obj["spec"] = spec;
             }
             Kind::StatefulSet => {
-                let mut set: StatefulSet = serde_json::from_value(obj.clone()).map_err(|e| ApiError::bad_request(format!("StatefulSet: {e}")))?;
+                let mut set: StatefulSet = serde_json::from_value(obj.clone())
+                    .map_err(|e| ApiError::bad_request(format!("StatefulSet: {e}")))?;
                 statefulset::default_statefulset(&mut set, false);
                 let status = obj.get("status").cloned();
                 obj = serde_json::to_value(&set).map_err(|e| ApiError::internal(e.to_string()))?;
@@ -138,13 +143,19 @@ impl Cluster {
                 })?;
                 if !self.service_ips.contains(addr) {
                     return Err(ApiError::invalid(
-                        format!("Service {:?} is invalid: spec.clusterIPs[0]: Invalid value: {ip:?}: provided IP is not in the valid range", name_of(obj)),
+                        format!(
+                            "Service {:?} is invalid: spec.clusterIPs[0]: Invalid value: {ip:?}: provided IP is not in the valid range",
+                            name_of(obj)
+                        ),
                         json!({"name": name_of(obj), "kind": "Service", "causes": [{"field": "spec.clusterIPs[0]", "message": "provided IP is not in the valid range"}]}),
                     ));
                 }
                 if !self.service_ips.reserve(addr) {
                     return Err(ApiError::invalid(
-                        format!("Service {:?} is invalid: spec.clusterIPs[0]: Invalid value: {ip:?}: provided IP is already allocated", name_of(obj)),
+                        format!(
+                            "Service {:?} is invalid: spec.clusterIPs[0]: Invalid value: {ip:?}: provided IP is already allocated",
+                            name_of(obj)
+                        ),
                         json!({"name": name_of(obj), "kind": "Service", "causes": [{"field": "spec.clusterIPs[0]", "message": "provided IP is already allocated"}]}),
                     ));
                 }
@@ -154,7 +165,10 @@ impl Cluster {
                 if spec.get("type").and_then(Value::as_str) == Some("ExternalName") {
                     return Ok(());
                 }
-                let ip = self.service_ips.allocate().ok_or_else(|| ApiError::internal("the service CIDR is exhausted (--service-cidr)"))?;
+                let ip = self
+                    .service_ips
+                    .allocate()
+                    .ok_or_else(|| ApiError::internal("the service CIDR is exhausted (--service-cidr)"))?;
                 ip.to_string()
             }
         };
@@ -221,7 +235,12 @@ impl Cluster {
         let ns = statefulset::identity::set_namespace(set);
         let live = self.store.get(Kind::StatefulSet, ns, statefulset::identity::set_name(set));
         match live {
-            Some(v) if uid_of(v) == statefulset::identity::set_uid(set) && v.pointer("/metadata/deletionTimestamp").is_none() => Ok(()),
+            Some(v)
+                if uid_of(v) == statefulset::identity::set_uid(set)
+                    && v.pointer("/metadata/deletionTimestamp").is_none() =>
+            {
+                Ok(())
+            }
             _ => Err(ExecError::new(ErrorKind::Other, "the StatefulSet was deleted or replaced; not adopting")),
         }
     }
@@ -231,7 +250,10 @@ impl Cluster {
         if let Some(uid) = uid
             && uid_of(&v) != uid
         {
-            return Err(ExecError::new(ErrorKind::Conflict, format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", uid_of(&v))));
+            return Err(ExecError::new(
+                ErrorKind::Conflict,
+                format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", uid_of(&v)),
+            ));
         }
         Ok(v)
     }
@@ -266,9 +288,10 @@ impl Cluster {
                 v["revision"] = json!(revision);
                 self.update(v).map(drop).map_err(to_exec)
             }
-            Action::DeleteRevision { name } => {
-                self.remove_now(&Key::new(Kind::ControllerRevision, ns, name)).map(drop).ok_or_else(|| to_exec(ApiError::not_found(Kind::ControllerRevision, name)))
-            }
+            Action::DeleteRevision { name } => self
+                .remove_now(&Key::new(Kind::ControllerRevision, ns, name))
+                .map(drop)
+                .ok_or_else(|| to_exec(ApiError::not_found(Kind::ControllerRevision, name))),
             Action::CreatePvc { claim, .. } => {
                 let mut v = to_value(claim)?;
                 meta_mut(&mut v).insert("namespace".into(), json!(ns));
@@ -291,13 +314,15 @@ impl Cluster {
             }
             Action::SetPvcOwnerRefs { name, owner_references } => {
                 let mut v = self.get_for_write(Kind::PersistentVolumeClaim, ns, name, None)?;
-                let refs = serde_json::to_value(owner_references).map_err(|e| ExecError::new(ErrorKind::Other, e.to_string()))?;
+                let refs = serde_json::to_value(owner_references)
+                    .map_err(|e| ExecError::new(ErrorKind::Other, e.to_string()))?;
                 meta_mut(&mut v).insert("ownerReferences".into(), refs);
                 self.update(v).map(drop).map_err(to_exec)
             }
             Action::UpdateStatus(status) => {
                 let mut v = self.get_for_write(Kind::StatefulSet, ns, statefulset::identity::set_name(set), None)?;
-                v["status"] = serde_json::to_value(status).map_err(|e| ExecError::new(ErrorKind::Other, e.to_string()))?;
+                v["status"] =
+                    serde_json::to_value(status).map_err(|e| ExecError::new(ErrorKind::Other, e.to_string()))?;
                 meta_mut(&mut v).remove("resourceVersion");
                 self.store.update(v).map(drop).map_err(|e| to_exec(ApiError::from_write(e, Kind::StatefulSet, "")))
             }
@@ -358,7 +383,10 @@ impl Cluster {
     pub(crate) fn delete_pod(&mut self, ns: &str, name: &str, grace: Option<i64>) -> Result<Value, ApiError> {
         let key = Key::new(Kind::Pod, ns, name);
         let mut v = self.store.get_key(&key).cloned().ok_or_else(|| ApiError::not_found(Kind::Pod, name))?;
-        let grace = grace.or_else(|| v.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64)).unwrap_or(30).max(0);
+        let grace = grace
+            .or_else(|| v.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64))
+            .unwrap_or(30)
+            .max(0);
         if grace == 0 {
             return Ok(self.remove_now(&key).unwrap_or(v));
         }
@@ -379,15 +407,29 @@ impl Cluster {
     }
 
     /// `DELETE` of any object.
-    pub fn delete_object(&mut self, key: &Key, propagation: Propagation, grace: Option<i64>) -> Result<Value, ApiError> {
+    pub fn delete_object(
+        &mut self,
+        key: &Key,
+        propagation: Propagation,
+        grace: Option<i64>,
+    ) -> Result<Value, ApiError> {
         let v = self.store.get_key(key).cloned().ok_or_else(|| ApiError::not_found(key.kind, &key.name))?;
         match key.kind {
             Kind::Pod => return self.delete_pod(&key.ns, &key.name, grace),
             Kind::Namespace => {
                 if matches!(key.name.as_str(), "default" | "kube-system") {
-                    return Err(ApiError::new(403, "Forbidden", format!("namespaces {:?} is forbidden: this namespace may not be deleted", key.name)));
+                    return Err(ApiError::new(
+                        403,
+                        "Forbidden",
+                        format!("namespaces {:?} is forbidden: this namespace may not be deleted", key.name),
+                    ));
                 }
-                let inside: Vec<Key> = self.store.all().filter(|(k, _)| k.kind.namespaced() && k.ns == key.name).map(|(k, _)| k.clone()).collect();
+                let inside: Vec<Key> = self
+                    .store
+                    .all()
+                    .filter(|(k, _)| k.kind.namespaced() && k.ns == key.name)
+                    .map(|(k, _)| k.clone())
+                    .collect();
                 for k in inside {
                     self.remove_now(&k);
                 }
@@ -443,7 +485,13 @@ impl Cluster {
                 let mut owners = owner_uids(v).peekable();
                 owners.peek().is_some() && owners.all(|u| !uids.contains(u))
             })
-            .map(|(k, v)| (k.clone(), v.pointer("/metadata/deletionTimestamp").is_some(), owner_uids(v).map(str::to_string).collect()))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.pointer("/metadata/deletionTimestamp").is_some(),
+                    owner_uids(v).map(str::to_string).collect(),
+                )
+            })
             .collect();
         // Highest ordinal first, one at a time per former owner: a StatefulSet's pods
         // terminate in reverse ordinal order (what `kubectl delete statefulset` showed
@@ -454,7 +502,9 @@ impl Cluster {
             .store
             .all()
             .filter(|(_, v)| {
-                v.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| f.iter().any(|x| x == FOREGROUND_FINALIZER))
+                v.pointer("/metadata/finalizers")
+                    .and_then(Value::as_array)
+                    .is_some_and(|f| f.iter().any(|x| x == FOREGROUND_FINALIZER))
             })
             .map(|(k, v)| (k.clone(), uid_of(v).to_string()))
             .collect();
@@ -482,8 +532,11 @@ impl Cluster {
                 }
             }
         }
-        let mut busy: HashSet<String> =
-            orphans.iter().filter(|(k, terminating, _)| k.kind == Kind::Pod && *terminating).flat_map(|(_, _, o)| o.clone()).collect();
+        let mut busy: HashSet<String> = orphans
+            .iter()
+            .filter(|(k, terminating, _)| k.kind == Kind::Pod && *terminating)
+            .flat_map(|(_, _, o)| o.clone())
+            .collect();
         for (key, terminating, owners) in orphans {
             match key.kind {
                 Kind::Pod if terminating => {}
@@ -526,7 +579,10 @@ impl Cluster {
         let managed: BTreeSet<String> = self
             .store
             .list(Kind::EndpointSlice, Some(ns))
-            .filter(|v| v.pointer(&format!("/metadata/labels/{}", MANAGED_BY_LABEL.replace('/', "~1"))).and_then(Value::as_str) == Some(MANAGED_BY))
+            .filter(|v| {
+                v.pointer(&format!("/metadata/labels/{}", MANAGED_BY_LABEL.replace('/', "~1"))).and_then(Value::as_str)
+                    == Some(MANAGED_BY)
+            })
             .map(|v| name_of(v).to_string())
             .collect();
         for name in managed.iter().filter(|n| !wanted.contains_key(*n)) {
@@ -568,7 +624,11 @@ fn reverse_ordinal_key(k: &Key) -> (String, Kind, String, i64) {
 
 /// UIDs of an object's owners.
 pub(crate) fn owner_uids(v: &Value) -> impl Iterator<Item = &str> {
-    v.pointer("/metadata/ownerReferences").and_then(Value::as_array).into_iter().flatten().filter_map(|r| r.get("uid").and_then(Value::as_str))
+    v.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("uid").and_then(Value::as_str))
 }
 
 fn remove_owner(v: &mut Value, uid: &str) {

@@ -15,13 +15,24 @@ impl Cluster {
     /// Applies one file's text and prunes what the file no longer holds.
     /// With `skip_unchanged` (startup), a file whose objects were all applied from this very
     /// text is left alone (returns no results).
-    pub fn apply_file(&mut self, source: &str, text: &str, skip_unchanged: bool) -> Result<Vec<super::apply::ApplyResult>, super::ApiError> {
+    pub fn apply_file(
+        &mut self,
+        source: &str,
+        text: &str,
+        skip_unchanged: bool,
+    ) -> Result<Vec<super::apply::ApplyResult>, super::ApiError> {
         let hash = super::apply::text_hash(text);
         if skip_unchanged {
             let src = format!("/metadata/annotations/{}", super::apply::SOURCE_ANNOTATION.replace('/', "~1"));
             let hp = format!("/metadata/annotations/{}", super::apply::SOURCE_HASH_ANNOTATION.replace('/', "~1"));
-            let mut from_file = self.store.all().filter(|(_, v)| v.pointer(&src).and_then(serde_json::Value::as_str) == Some(source)).peekable();
-            if from_file.peek().is_some() && from_file.all(|(_, v)| v.pointer(&hp).and_then(serde_json::Value::as_str) == Some(hash.as_str())) {
+            let mut from_file = self
+                .store
+                .all()
+                .filter(|(_, v)| v.pointer(&src).and_then(serde_json::Value::as_str) == Some(source))
+                .peekable();
+            if from_file.peek().is_some()
+                && from_file.all(|(_, v)| v.pointer(&hp).and_then(serde_json::Value::as_str) == Some(hash.as_str()))
+            {
                 tracing::info!(file = source, "unchanged since it was last applied; not re-applied");
                 return Ok(Vec::new());
             }
@@ -71,7 +82,11 @@ async fn apply_path(handle: &Handle, file: &Path, startup: bool) -> Result<(), S
 }
 
 /// Runs until `shutdown`: initial apply, mark synced, then follow file changes.
-pub async fn run(handle: Handle, roots: Vec<PathBuf>, shutdown: impl std::future::Future<Output = ()>) -> Result<(), ManifestError> {
+pub async fn run(
+    handle: Handle,
+    roots: Vec<PathBuf>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ManifestError> {
     let files = if roots.is_empty() { Vec::new() } else { manifest::discover(&roots)? };
     for file in &files {
         if apply_path(&handle, file, true).await.is_err() {

@@ -141,7 +141,8 @@ impl Cluster {
 
     /// After replay: re-reserve pod IPs and restart every pod's pending transition.
     pub(crate) fn kubelet_boot(&mut self) {
-        let pods: Vec<(Key, Value)> = self.store.list(Kind::Pod, None).map(|v| (Key::of(v).expect("stored"), v.clone())).collect();
+        let pods: Vec<(Key, Value)> =
+            self.store.list(Kind::Pod, None).map(|v| (Key::of(v).expect("stored"), v.clone())).collect();
         for (_, v) in &pods {
             if let Some(ip) = v.pointer("/status/podIP").and_then(Value::as_str).and_then(|s| s.parse().ok()) {
                 self.kubelet.pod_ips.reserve(ip);
@@ -190,13 +191,24 @@ impl Cluster {
             .and_then(Value::as_array)
             .and_then(|rs| rs.iter().find(|r| r["kind"] == "StatefulSet" && r["controller"] == true))
             .and_then(|r| r["name"].as_str())
-            .and_then(|name| self.store.get(Kind::StatefulSet, pod.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or(""), name));
+            .and_then(|name| {
+                self.store.get(
+                    Kind::StatefulSet,
+                    pod.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or(""),
+                    name,
+                )
+            });
         let lookup = |ann: &str| -> Option<Duration> {
             let p = format!("/metadata/annotations/{}", ann.replace('/', "~1"));
-            let from = |v: Option<&Value>, path: &str| v.and_then(|v| v.pointer(path)).and_then(Value::as_str).and_then(|s| parse_duration(s).ok());
+            let from = |v: Option<&Value>, path: &str| {
+                v.and_then(|v| v.pointer(path)).and_then(Value::as_str).and_then(|s| parse_duration(s).ok())
+            };
             from(Some(pod), &p).or_else(|| from(owner, &p)).or_else(|| from(owner, &format!("/spec/template{p}")))
         };
-        (lookup(START_DELAY_ANNOTATION).unwrap_or(self.cfg.start_delay), lookup(READY_DELAY_ANNOTATION).unwrap_or(self.cfg.ready_delay))
+        (
+            lookup(START_DELAY_ANNOTATION).unwrap_or(self.cfg.start_delay),
+            lookup(READY_DELAY_ANNOTATION).unwrap_or(self.cfg.ready_delay),
+        )
     }
 
     fn live_pod(&self, key: &Key, uid: &str) -> Option<Value> {
@@ -249,7 +261,16 @@ impl Cluster {
         let (_, ready) = self.pod_delays(&v);
         let pod = v.clone();
         if self.write_pod(v).is_some() {
-            self.record_event(&pod, "Normal", "Started", &format!("Started container {}", pod.pointer("/spec/containers/0/name").and_then(Value::as_str).unwrap_or("")), "kubelet");
+            self.record_event(
+                &pod,
+                "Normal",
+                "Started",
+                &format!(
+                    "Started container {}",
+                    pod.pointer("/spec/containers/0/name").and_then(Value::as_str).unwrap_or("")
+                ),
+                "kubelet",
+            );
             let (key, uid) = (key.clone(), uid.to_string());
             self.after(ready, move |c| c.kubelet_ready(&key, &uid));
         } else {
@@ -280,7 +301,10 @@ impl Cluster {
     pub fn inject(&mut self, req: &Value) -> Result<Value, ApiError> {
         let action = req.get("action").and_then(Value::as_str).unwrap_or("");
         let str_field = |f: &str| -> Result<String, ApiError> {
-            req.get(f).and_then(Value::as_str).map(str::to_string).ok_or_else(|| ApiError::bad_request(format!("inject {action}: {f:?} is required")))
+            req.get(f)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| ApiError::bad_request(format!("inject {action}: {f:?} is required")))
         };
         match action {
             "fail-pod" | "set-ready" => {
@@ -295,14 +319,21 @@ impl Cluster {
                     set_containers_ready(&mut v, false);
                     if let Some(cs) = v.pointer_mut("/status/containerStatuses").and_then(Value::as_array_mut) {
                         for c in cs {
-                            c["state"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now_rfc3339()}});
+                            c["state"] =
+                                json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now_rfc3339()}});
                             c["started"] = json!(false);
                         }
                     }
                 } else {
-                    let ready = req.get("ready").and_then(Value::as_bool).ok_or_else(|| ApiError::bad_request("inject set-ready: \"ready\" (true|false) is required"))?;
+                    let ready = req
+                        .get("ready")
+                        .and_then(Value::as_bool)
+                        .ok_or_else(|| ApiError::bad_request("inject set-ready: \"ready\" (true|false) is required"))?;
                     if phase(&v) != "Running" {
-                        return Err(ApiError::bad_request(format!("pod {name:?} is {}; only a Running pod's readiness can be set", phase(&v))));
+                        return Err(ApiError::bad_request(format!(
+                            "pod {name:?} is {}; only a Running pod's readiness can be set",
+                            phase(&v)
+                        )));
                     }
                     let s = if ready { "True" } else { "False" };
                     set_condition(&mut v, "ContainersReady", s);
@@ -315,7 +346,11 @@ impl Cluster {
                 let node = str_field("node")?;
                 let idx: Option<usize> = node.strip_prefix("node-").and_then(|n| n.parse().ok());
                 if idx.is_none_or(|i| i >= self.kubelet.nodes) {
-                    return Err(ApiError::new(404, "NotFound", format!("nodes {node:?} not found (nodes are node-0..node-{})", self.kubelet.nodes - 1)));
+                    return Err(ApiError::new(
+                        404,
+                        "NotFound",
+                        format!("nodes {node:?} not found (nodes are node-0..node-{})", self.kubelet.nodes - 1),
+                    ));
                 }
                 let on_node: Vec<Key> = self
                     .store

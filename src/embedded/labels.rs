@@ -35,7 +35,11 @@ impl Selector {
             }
         }
         parts.push(&s[start..]);
-        let bad = |p: &str| format!("unable to parse requirement: {p:?}: expected key, !key, key=value, key!=value, key in (a,b) or key notin (a,b)");
+        let bad = |p: &str| {
+            format!(
+                "unable to parse requirement: {p:?}: expected key, !key, key=value, key!=value, key in (a,b) or key notin (a,b)"
+            )
+        };
         for part in parts {
             let p = part.trim();
             if p.is_empty() {
@@ -46,7 +50,12 @@ impl Selector {
                 let key = p[..idx].trim();
                 let rest = p[idx + op.len()..].trim();
                 let inner = rest.strip_prefix('(')?.strip_suffix(')')?;
-                (!key.is_empty() && !key.contains(' ')).then(|| (key.to_string(), inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect()))
+                (!key.is_empty() && !key.contains(' ')).then(|| {
+                    (
+                        key.to_string(),
+                        inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect(),
+                    )
+                })
             };
             let req = if let Some((k, v)) = set_op(" notin ") {
                 Req::NotIn(k, v)
@@ -64,7 +73,12 @@ impl Selector {
                 Req::Exists(p.into())
             };
             let key = match &req {
-                Req::Eq(k, _) | Req::Ne(k, _) | Req::In(k, _) | Req::NotIn(k, _) | Req::Exists(k) | Req::NotExists(k) => k,
+                Req::Eq(k, _)
+                | Req::Ne(k, _)
+                | Req::In(k, _)
+                | Req::NotIn(k, _)
+                | Req::Exists(k)
+                | Req::NotExists(k) => k,
             };
             if key.is_empty() || key.contains(|c: char| c.is_whitespace() || c == '(' || c == ')') {
                 return Err(bad(p));
@@ -104,7 +118,10 @@ mod tests {
 
     #[test]
     fn equality_and_set_based() {
-        let l = to_map(&BTreeMap::from([("app".to_string(), "nginx".to_string()), ("tier".to_string(), "web".to_string())]));
+        let l = to_map(&BTreeMap::from([
+            ("app".to_string(), "nginx".to_string()),
+            ("tier".to_string(), "web".to_string()),
+        ]));
         for (sel, want) in [
             ("app=nginx", true),
             ("app==nginx,tier!=db", true),

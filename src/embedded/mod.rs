@@ -155,7 +155,10 @@ pub struct Handle {
 
 impl Handle {
     /// Runs `f` on the cluster as one step (settled and committed before the answer).
-    pub async fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut Cluster) -> R + Send + 'static) -> Result<R, Stopped> {
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Cluster) -> R + Send + 'static,
+    ) -> Result<R, Stopped> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Box::new(move |c: &mut Cluster| {
@@ -271,7 +274,8 @@ impl Cluster {
     /// default namespaces exist, restart kubelet timers and let the controllers resume.
     fn boot(&mut self) {
         for kind in [Kind::Namespace, Kind::Service, Kind::EndpointSlice, Kind::Pod] {
-            let objs: Vec<cache::Object> = self.store.list(kind, None).filter_map(|v| to_cache_object(kind, v)).collect();
+            let objs: Vec<cache::Object> =
+                self.store.list(kind, None).filter_map(|v| to_cache_object(kind, v)).collect();
             let ckind = match kind {
                 Kind::Namespace => cache::Kind::Namespace,
                 Kind::Service => cache::Kind::Service,
@@ -298,7 +302,11 @@ impl Cluster {
         }
         self.events_stored = self.store.list(Kind::Event, None).count();
         self.kubelet_boot();
-        let namespaces: Vec<String> = self.store.list(Kind::Namespace, None).filter_map(|n| n.pointer("/metadata/name")?.as_str().map(str::to_string)).collect();
+        let namespaces: Vec<String> = self
+            .store
+            .list(Kind::Namespace, None)
+            .filter_map(|n| n.pointer("/metadata/name")?.as_str().map(str::to_string))
+            .collect();
         self.dirty_ns.extend(namespaces);
         self.gc_pending = true;
         let _ = self.settle();
@@ -368,7 +376,11 @@ impl Cluster {
                 match ch.type_ {
                     EventType::Deleted => {
                         let ckey = crate::cluster::ObjectKey {
-                            namespace: if ch.key.kind == Kind::Namespace { ch.key.name.clone() } else { ch.key.ns.clone() },
+                            namespace: if ch.key.kind == Kind::Namespace {
+                                ch.key.name.clone()
+                            } else {
+                                ch.key.ns.clone()
+                            },
                             name: ch.key.name.clone(),
                         };
                         let ckind = match ch.key.kind {
@@ -388,7 +400,12 @@ impl Cluster {
                     }
                 }
             }
-            let rv = ch.object.pointer("/metadata/resourceVersion").and_then(Value::as_str).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let rv = ch
+                .object
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
             let ev = Arc::new(WatchEvent { type_: ch.type_, key: ch.key, object: ch.object, old: ch.old, rv });
             if self.history.len() >= WATCH_HISTORY {
                 self.history.pop_front();
@@ -421,7 +438,10 @@ impl Cluster {
 
     /// Marks an object's namespace for the controllers.
     pub(crate) fn touch(&mut self, key: &Key) {
-        if matches!(key.kind, Kind::Pod | Kind::PersistentVolumeClaim | Kind::StatefulSet | Kind::ControllerRevision | Kind::Service) {
+        if matches!(
+            key.kind,
+            Kind::Pod | Kind::PersistentVolumeClaim | Kind::StatefulSet | Kind::ControllerRevision | Kind::Service
+        ) {
             self.dirty_ns.insert(key.ns.clone());
         }
     }
@@ -459,7 +479,8 @@ impl Cluster {
         match key.kind {
             Kind::Pod => self.kubelet_forget(&obj),
             Kind::Service => {
-                if let Some(ip) = obj.pointer("/spec/clusterIP").and_then(Value::as_str).and_then(|ip| ip.parse().ok()) {
+                if let Some(ip) = obj.pointer("/spec/clusterIP").and_then(Value::as_str).and_then(|ip| ip.parse().ok())
+                {
                     self.service_ips.release(ip);
                 }
             }
@@ -483,7 +504,11 @@ fn to_cache_object(kind: Kind, v: &Value) -> Option<cache::Object> {
 
 /// Drives the cluster: runs each step until `shutdown` resolves. Returns an error if the store
 /// failed (nothing after that was acknowledged).
-pub async fn run(mut cluster: Cluster, mut rx: mpsc::UnboundedReceiver<Cmd>, shutdown: impl std::future::Future<Output = ()>) -> Result<(), StoreError> {
+pub async fn run(
+    mut cluster: Cluster,
+    mut rx: mpsc::UnboundedReceiver<Cmd>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), StoreError> {
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -533,7 +558,9 @@ spec:
 ";
 
     fn ready(v: &Value) -> bool {
-        v.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        v.pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
     }
 
     #[tokio::test(start_paused = true)]
@@ -545,7 +572,8 @@ spec:
         assert_eq!(res.iter().map(|r| r.action).collect::<Vec<_>>(), ["created", "created"]);
         let mut seen = 0;
         for _ in 0..200 {
-            let pods: Vec<Value> = handle.call(|c| c.store().list(Kind::Pod, Some("default")).cloned().collect()).await.unwrap();
+            let pods: Vec<Value> =
+                handle.call(|c| c.store().list(Kind::Pod, Some("default")).cloned().collect()).await.unwrap();
             // Every pod but the newest is Running and Ready (OrderedReady).
             for p in pods.iter().take(pods.len().saturating_sub(1)) {
                 assert!(ready(p), "a later pod exists before {} is ready", p["metadata"]["name"]);
@@ -561,7 +589,11 @@ spec:
         assert_eq!(set["status"]["readyReplicas"], 3);
         let svc = handle.call(|c| c.store().get(Kind::Service, "default", "nginx").cloned()).await.unwrap().unwrap();
         assert_eq!(svc["spec"]["clusterIP"], "None");
-        let slice = handle.call(|c| c.store().get(Kind::EndpointSlice, "default", "nginx-ipv4").cloned()).await.unwrap().unwrap();
+        let slice = handle
+            .call(|c| c.store().get(Kind::EndpointSlice, "default", "nginx-ipv4").cloned())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(slice["endpoints"].as_array().unwrap().len(), 3);
     }
 

@@ -215,7 +215,8 @@ pub fn now_rfc3339() -> String {
 /// The wall clock as a `jiff` timestamp.
 pub fn now_ts() -> k8s_openapi::jiff::Timestamp {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    k8s_openapi::jiff::Timestamp::new(d.as_secs() as i64, d.subsec_nanos() as i32).unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)
+    k8s_openapi::jiff::Timestamp::new(d.as_secs() as i64, d.subsec_nanos() as i32)
+        .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)
 }
 
 /// A random UUID (version 4 layout).
@@ -255,7 +256,11 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("objects", &self.objects.len()).field("rv", &self.rv).field("dir", &self.dir).finish()
+        f.debug_struct("Store")
+            .field("objects", &self.objects.len())
+            .field("rv", &self.rv)
+            .field("dir", &self.dir)
+            .finish()
     }
 }
 
@@ -277,7 +282,11 @@ impl Store {
                 if line.trim().is_empty() {
                     continue;
                 }
-                let v: Value = serde_json::from_str(&line).map_err(|e| StoreError::Corrupt { path: snap.clone(), line: i + 1, message: e.to_string() })?;
+                let v: Value = serde_json::from_str(&line).map_err(|e| StoreError::Corrupt {
+                    path: snap.clone(),
+                    line: i + 1,
+                    message: e.to_string(),
+                })?;
                 if i == 0 {
                     store.rv = v.get("rv").and_then(Value::as_u64).ok_or_else(|| StoreError::Corrupt {
                         path: snap.clone(),
@@ -286,7 +295,11 @@ impl Store {
                     })?;
                     continue;
                 }
-                let key = Key::of(&v).ok_or_else(|| StoreError::Corrupt { path: snap.clone(), line: i + 1, message: "object without kind or metadata.name".into() })?;
+                let key = Key::of(&v).ok_or_else(|| StoreError::Corrupt {
+                    path: snap.clone(),
+                    line: i + 1,
+                    message: "object without kind or metadata.name".into(),
+                })?;
                 store.objects.insert(key, v);
             }
         }
@@ -309,11 +322,21 @@ impl Store {
                         tracing::warn!(path = %wal.display(), line = i + 1, error = %e, "ignoring a torn last log line (the write was never acknowledged)");
                         break;
                     }
-                    Ok(_) => return Err(StoreError::Corrupt { path: wal.clone(), line: i + 1, message: "not a log entry".into() }),
+                    Ok(_) => {
+                        return Err(StoreError::Corrupt {
+                            path: wal.clone(),
+                            line: i + 1,
+                            message: "not a log entry".into(),
+                        });
+                    }
                     Err(e) => return Err(StoreError::Corrupt { path: wal.clone(), line: i + 1, message: e }),
                 };
                 let obj = &entry["object"];
-                let key = Key::of(obj).ok_or_else(|| StoreError::Corrupt { path: wal.clone(), line: i + 1, message: "object without kind or metadata.name".into() })?;
+                let key = Key::of(obj).ok_or_else(|| StoreError::Corrupt {
+                    path: wal.clone(),
+                    line: i + 1,
+                    message: "object without kind or metadata.name".into(),
+                })?;
                 if let Some(rv) = entry.get("rv").and_then(Value::as_u64) {
                     store.rv = store.rv.max(rv);
                 }
@@ -324,7 +347,13 @@ impl Store {
                     Some("del") => {
                         store.objects.remove(&key);
                     }
-                    _ => return Err(StoreError::Corrupt { path: wal.clone(), line: i + 1, message: "op must be put or del".into() }),
+                    _ => {
+                        return Err(StoreError::Corrupt {
+                            path: wal.clone(),
+                            line: i + 1,
+                            message: "op must be put or del".into(),
+                        });
+                    }
                 }
             }
         }
@@ -354,7 +383,8 @@ impl Store {
         std::fs::rename(&tmp, &snap).map_err(io_err(&snap))?;
         sync_dir(&dir)?;
         let wal_path = dir.join("wal.jsonl");
-        let file = OpenOptions::new().create(true).write(true).truncate(true).open(&wal_path).map_err(io_err(&wal_path))?;
+        let file =
+            OpenOptions::new().create(true).write(true).truncate(true).open(&wal_path).map_err(io_err(&wal_path))?;
         file.sync_all().map_err(io_err(&wal_path))?;
         sync_dir(&dir)?;
         let file = OpenOptions::new().append(true).open(&wal_path).map_err(io_err(&wal_path))?;
@@ -545,7 +575,8 @@ mod tests {
         f.write_all(b"{\"rv\":99,\"op\":\"put\",\"obj").unwrap();
         drop(f);
         let s = Store::open(dir.path()).unwrap();
-        let names: Vec<&str> = s.list(Kind::Pod, Some("default")).map(|v| v["metadata"]["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> =
+            s.list(Kind::Pod, Some("default")).map(|v| v["metadata"]["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["b", "c"]);
         assert_eq!(s.resource_version(), 5);
         assert_ne!(s.get(Kind::Pod, "default", "b").unwrap()["metadata"]["uid"], uid);

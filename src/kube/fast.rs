@@ -78,22 +78,31 @@ impl PodState {
         let ports: Vec<ContainerPort> = self
             .ports
             .iter()
-            .map(|(n, p, proto)| ContainerPort { name: Some(n.clone()), container_port: *p, protocol: proto.clone(), ..Default::default() })
+            .map(|(n, p, proto)| ContainerPort {
+                name: Some(n.clone()),
+                container_port: *p,
+                protocol: proto.clone(),
+                ..Default::default()
+            })
             .collect();
         Pod {
             metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
                 name: Some(key.name.clone()),
                 namespace: Some(key.namespace.clone()),
                 labels: Some(self.labels.clone()),
-                deletion_timestamp: self
-                    .terminating
-                    .then_some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)),
+                deletion_timestamp: self.terminating.then_some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+                )),
                 ..Default::default()
             },
             spec: Some(PodSpec {
                 hostname: self.hostname.clone(),
                 subdomain: self.subdomain.clone(),
-                containers: vec![Container { name: "c".into(), ports: (!ports.is_empty()).then_some(ports), ..Default::default() }],
+                containers: vec![Container {
+                    name: "c".into(),
+                    ports: (!ports.is_empty()).then_some(ports),
+                    ..Default::default()
+                }],
                 ..Default::default()
             }),
             status: Some(PodStatus {
@@ -172,7 +181,9 @@ impl FastPath {
         for ep in &mut out.endpoints {
             let Some(r) = ep.target_ref.as_ref().filter(|r| r.kind.as_deref() == Some("Pod")) else { continue };
             let Some(name) = r.name.as_deref() else { continue };
-            let Some(state) = self.pods.get(&ObjectKey::new(slice.metadata.namespace.as_deref(), name)) else { continue };
+            let Some(state) = self.pods.get(&ObjectKey::new(slice.metadata.namespace.as_deref(), name)) else {
+                continue;
+            };
             let same_pod = !state.gone && ep.addresses.iter().all(|a| state.ips.contains(a));
             let ready = same_pod && (pnr || (state.ready && !state.terminating));
             let conditions = ep.conditions.get_or_insert_with(Default::default);
@@ -283,7 +294,8 @@ impl FastPath {
         match kind {
             Kind::Service => {
                 let fresh: HashSet<ObjectKey> = objects.iter().filter_map(|o| o.key()).collect();
-                let stale: Vec<ObjectKey> = self.services.keys().filter(|k| in_scope(k) && !fresh.contains(k)).cloned().collect();
+                let stale: Vec<ObjectKey> =
+                    self.services.keys().filter(|k| in_scope(k) && !fresh.contains(k)).cloned().collect();
                 for k in stale {
                     affected.extend(self.remove_service(&k));
                 }
@@ -295,7 +307,8 @@ impl FastPath {
             }
             Kind::EndpointSlice => {
                 let fresh: HashSet<ObjectKey> = objects.iter().filter_map(|o| o.key()).collect();
-                let stale: Vec<ObjectKey> = self.slices.keys().filter(|k| in_scope(k) && !fresh.contains(k)).cloned().collect();
+                let stale: Vec<ObjectKey> =
+                    self.slices.keys().filter(|k| in_scope(k) && !fresh.contains(k)).cloned().collect();
                 for k in stale {
                     affected.extend(self.remove_slice(&k));
                 }
@@ -307,8 +320,12 @@ impl FastPath {
             }
             Kind::Pod => {
                 let fresh: HashSet<ObjectKey> = objects.iter().filter_map(|o| o.key()).collect();
-                let stale: Vec<ObjectKey> =
-                    self.pods.iter().filter(|(k, p)| in_scope(k) && !p.gone && !fresh.contains(*k)).map(|(k, _)| k.clone()).collect();
+                let stale: Vec<ObjectKey> = self
+                    .pods
+                    .iter()
+                    .filter(|(k, p)| in_scope(k) && !p.gone && !fresh.contains(*k))
+                    .map(|(k, _)| k.clone())
+                    .collect();
                 for k in stale {
                     affected.extend(self.remove_pod(&k));
                 }
@@ -324,7 +341,11 @@ impl FastPath {
     }
 
     /// Services a pod matters to: those whose selector matches it, and those whose slices reference it.
-    fn services_of(&self, key: &ObjectKey, labels: Option<&std::collections::BTreeMap<String, String>>) -> Vec<ObjectKey> {
+    fn services_of(
+        &self,
+        key: &ObjectKey,
+        labels: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> Vec<ObjectKey> {
         let mut out: Vec<ObjectKey> = self
             .pod_refs
             .get(key)

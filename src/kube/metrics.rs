@@ -20,8 +20,12 @@ use crate::cache::Kind;
 
 const BUCKETS: usize = 20;
 const KINDS: [&str; 3] = ["cluster_ip", "headless_with_selector", "headless_without_selector"];
-const WATCH_KINDS: [(Kind, &str); 4] =
-    [(Kind::Service, "service"), (Kind::EndpointSlice, "endpointslice"), (Kind::Pod, "pod"), (Kind::Namespace, "namespace")];
+const WATCH_KINDS: [(Kind, &str); 4] = [
+    (Kind::Service, "service"),
+    (Kind::EndpointSlice, "endpointslice"),
+    (Kind::Pod, "pod"),
+    (Kind::Namespace, "namespace"),
+];
 
 /// Which kind of Service a slice belongs to (CoreDNS's `service_kind` label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,8 +183,14 @@ mod tests {
         let mut out = String::new();
         m.render(&mut out);
         let k = "coredns_kubernetes_dns_programming_duration_seconds";
-        assert!(out.contains(&format!("{k}_bucket{{service_kind=\"headless_with_selector\",le=\"0.001\"}} 1")), "{out}");
-        assert!(out.contains(&format!("{k}_bucket{{service_kind=\"headless_with_selector\",le=\"0.004\"}} 2")), "{out}");
+        assert!(
+            out.contains(&format!("{k}_bucket{{service_kind=\"headless_with_selector\",le=\"0.001\"}} 1")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("{k}_bucket{{service_kind=\"headless_with_selector\",le=\"0.004\"}} 2")),
+            "{out}"
+        );
         assert!(out.contains(&format!("{k}_count{{service_kind=\"headless_with_selector\"}} 2")), "{out}");
         assert!(out.contains(&format!("{k}_count{{service_kind=\"cluster_ip\"}} 0")), "{out}");
     }

@@ -77,7 +77,8 @@ pub enum KubeError {
 pub async fn client(opts: &KubeOptions) -> Result<Client, KubeError> {
     let config = match &opts.kubeconfig {
         Some(path) => {
-            let kc = ::kube::config::Kubeconfig::read_from(path).map_err(|source| KubeError::Kubeconfig { path: path.clone(), source })?;
+            let kc = ::kube::config::Kubeconfig::read_from(path)
+                .map_err(|source| KubeError::Kubeconfig { path: path.clone(), source })?;
             ::kube::Config::from_custom_kubeconfig(kc, &::kube::config::KubeConfigOptions::default())
                 .await
                 .map_err(|source| KubeError::Kubeconfig { path: path.clone(), source })?
@@ -90,7 +91,8 @@ pub async fn client(opts: &KubeOptions) -> Result<Client, KubeError> {
 /// The streams the options ask for, in a fixed order.
 pub fn streams(opts: &KubeOptions) -> Vec<StreamSpec> {
     let mut out = Vec::new();
-    let scopes: Vec<Option<String>> = if opts.namespaces.is_empty() { vec![None] } else { opts.namespaces.iter().cloned().map(Some).collect() };
+    let scopes: Vec<Option<String>> =
+        if opts.namespaces.is_empty() { vec![None] } else { opts.namespaces.iter().cloned().map(Some).collect() };
     for kind in [Kind::Service, Kind::EndpointSlice, Kind::Pod] {
         for ns in &scopes {
             out.push(StreamSpec { kind, namespace: ns.clone() });
@@ -138,8 +140,15 @@ impl Backoff {
 type Sender = mpsc::Sender<(StreamId, Change)>;
 
 /// Runs one watch stream forever, sending its events to the writer.
-async fn watch<K>(api: Api<K>, config: watcher::Config, id: StreamId, kind: Kind, slim: fn(&mut K), wrap: fn(K) -> Object, tx: Sender)
-where
+async fn watch<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    id: StreamId,
+    kind: Kind,
+    slim: fn(&mut K),
+    wrap: fn(K) -> Object,
+    tx: Sender,
+) where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let mut stream = watcher::watcher(api, config).modify(slim).boxed();
@@ -203,7 +212,12 @@ where
 }
 
 /// Starts every watch stream and runs the writer until `shutdown` resolves.
-pub async fn run(opts: KubeOptions, client: Client, cache: Cache, shutdown: impl std::future::Future<Output = ()>) -> Result<(), KubeError> {
+pub async fn run(
+    opts: KubeOptions,
+    client: Client,
+    cache: Cache,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), KubeError> {
     let specs = streams(&opts);
     metrics::METRICS.enable();
     let (tx, mut rx) = mpsc::channel::<(StreamId, Change)>(4096);
@@ -219,7 +233,10 @@ pub async fn run(opts: KubeOptions, client: Client, cache: Cache, shutdown: impl
                 if let Some(l) = labels {
                     cfg = cfg.labels(l);
                 }
-                watchers.spawn(watch::<Service>(api(&client, ns), cfg, id, spec.kind, slim::service, Object::Service, tx).instrument(span));
+                watchers.spawn(
+                    watch::<Service>(api(&client, ns), cfg, id, spec.kind, slim::service, Object::Service, tx)
+                        .instrument(span),
+                );
             }
             Kind::EndpointSlice => {
                 let sel = match labels {
@@ -227,15 +244,39 @@ pub async fn run(opts: KubeOptions, client: Client, cache: Cache, shutdown: impl
                     None => SERVICE_NAME_LABEL.to_string(),
                 };
                 let cfg = watcher::Config::default().labels(&sel);
-                watchers.spawn(watch::<EndpointSlice>(api(&client, ns), cfg, id, spec.kind, slim::endpoint_slice, Object::EndpointSlice, tx).instrument(span));
+                watchers.spawn(
+                    watch::<EndpointSlice>(
+                        api(&client, ns),
+                        cfg,
+                        id,
+                        spec.kind,
+                        slim::endpoint_slice,
+                        Object::EndpointSlice,
+                        tx,
+                    )
+                    .instrument(span),
+                );
             }
             Kind::Pod => {
                 let cfg = watcher::Config::default().fields(POD_FIELDS);
-                watchers.spawn(watch::<Pod>(api(&client, ns), cfg, id, spec.kind, slim::pod, Object::Pod, tx).instrument(span));
+                watchers.spawn(
+                    watch::<Pod>(api(&client, ns), cfg, id, spec.kind, slim::pod, Object::Pod, tx).instrument(span),
+                );
             }
             Kind::Namespace => {
                 let api: Api<Namespace> = Api::all(client.clone());
-                watchers.spawn(watch::<Namespace>(api, watcher::Config::default(), id, spec.kind, slim::namespace, Object::Namespace, tx).instrument(span));
+                watchers.spawn(
+                    watch::<Namespace>(
+                        api,
+                        watcher::Config::default(),
+                        id,
+                        spec.kind,
+                        slim::namespace,
+                        Object::Namespace,
+                        tx,
+                    )
+                    .instrument(span),
+                );
             }
             Kind::Endpoints => {}
         }

@@ -16,7 +16,9 @@
 //!   `status.{phase, podIP, podIPs}` and the `Ready` condition
 //! - Namespace: metadata only.
 
-use k8s_openapi::api::core::v1::{Container, ContainerPort, Namespace, ObjectReference, Pod, PodCondition, PodSpec, PodStatus, Service, ServiceSpec};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, Namespace, ObjectReference, Pod, PodCondition, PodSpec, PodStatus, Service, ServiceSpec,
+};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -100,7 +102,12 @@ pub fn pod(p: &mut Pod) {
                     .ports?
                     .into_iter()
                     .filter(|cp| cp.name.is_some())
-                    .map(|cp| ContainerPort { name: cp.name, container_port: cp.container_port, protocol: cp.protocol, ..Default::default() })
+                    .map(|cp| ContainerPort {
+                        name: cp.name,
+                        container_port: cp.container_port,
+                        protocol: cp.protocol,
+                        ..Default::default()
+                    })
                     .collect();
                 (!ports.is_empty()).then(|| Container { name: c.name, ports: Some(ports), ..Default::default() })
             })

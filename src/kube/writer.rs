@@ -113,7 +113,10 @@ impl Writer {
             .collect();
         for ns in namespaces {
             let obj = Object::Namespace(k8s_openapi::api::core::v1::Namespace {
-                metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta { name: Some(ns.clone()), ..Default::default() },
+                metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                    name: Some(ns.clone()),
+                    ..Default::default()
+                },
                 ..Default::default()
             });
             let _ = cache.upsert(&obj);
@@ -225,7 +228,11 @@ impl Writer {
                 let trigger = s.metadata.annotations.as_ref().and_then(|a| a.get(super::slim::TRIGGER_TIME));
                 let Some(t) = trigger.and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok()) else { return };
                 let svc = s.metadata.labels.as_ref().and_then(|l| l.get(crate::cluster::SERVICE_NAME_LABEL));
-                let Some(label) = svc.and_then(|n| self.svc_kinds.get(&ObjectKey::new(s.metadata.namespace.as_deref(), n))) else { return };
+                let Some(label) =
+                    svc.and_then(|n| self.svc_kinds.get(&ObjectKey::new(s.metadata.namespace.as_deref(), n)))
+                else {
+                    return;
+                };
                 let secs = k8s_openapi::jiff::Timestamp::now().duration_since(t).as_secs_f64();
                 METRICS.programming(*label, secs);
             }
@@ -392,7 +399,10 @@ mod tests {
     }
 
     fn svc(ns: &str, name: &str, ip: &str) -> Object {
-        Object::Service(serde_json::from_value(json!({"metadata": {"name": name, "namespace": ns}, "spec": {"clusterIP": ip}})).unwrap())
+        Object::Service(
+            serde_json::from_value(json!({"metadata": {"name": name, "namespace": ns}, "spec": {"clusterIP": ip}}))
+                .unwrap(),
+        )
     }
 
     fn ns(name: &str) -> Object {
@@ -425,7 +435,12 @@ mod tests {
     fn relist_keeps_old_view_until_done_then_drops_deleted() {
         let (c, zone) = cache();
         let mut w = Writer::new(c, &specs(&[(Kind::Service, None)]), &[]);
-        for ch in [Change::Init, Change::InitApply(svc("a", "x", "10.96.0.1")), Change::InitApply(svc("a", "y", "10.96.0.2")), Change::InitDone] {
+        for ch in [
+            Change::Init,
+            Change::InitApply(svc("a", "x", "10.96.0.1")),
+            Change::InitApply(svc("a", "y", "10.96.0.2")),
+            Change::InitDone,
+        ] {
             w.apply(0, ch);
         }
         w.cache().flush();
@@ -463,7 +478,11 @@ mod tests {
     #[test]
     fn per_namespace_streams_relist_only_their_own_objects() {
         let (c, zone) = cache();
-        let mut w = Writer::new(c, &specs(&[(Kind::Service, Some("a")), (Kind::Service, Some("b"))]), &["a".into(), "b".into()]);
+        let mut w = Writer::new(
+            c,
+            &specs(&[(Kind::Service, Some("a")), (Kind::Service, Some("b"))]),
+            &["a".into(), "b".into()],
+        );
         for (id, o) in [(0, svc("a", "x", "10.96.0.1")), (1, svc("b", "x", "10.96.0.2"))] {
             w.apply(id, Change::Init);
             w.apply(id, Change::InitApply(o));
@@ -532,8 +551,10 @@ mod tests {
     fn slice(ns: &str, name: &str, svc: &str, eps: &[(&str, &str, bool)]) -> Object {
         let endpoints: Vec<_> = eps
             .iter()
-            .map(|(pod, ip, ready)| json!({"addresses": [ip], "hostname": pod, "conditions": {"ready": ready},
-                                           "targetRef": {"kind": "Pod", "name": pod}}))
+            .map(|(pod, ip, ready)| {
+                json!({"addresses": [ip], "hostname": pod, "conditions": {"ready": ready},
+                                           "targetRef": {"kind": "Pod", "name": pod}})
+            })
             .collect();
         Object::EndpointSlice(
             serde_json::from_value(json!({"metadata": {"name": name, "namespace": ns, "labels": {"kubernetes.io/service-name": svc}},
@@ -549,7 +570,8 @@ mod tests {
     /// Service, EndpointSlice, Pod streams, all listed empty.
     fn fast_writer() -> (Writer, std::sync::Arc<crate::cache::Zone>) {
         let (c, zone) = cache();
-        let mut w = Writer::new(c, &specs(&[(Kind::Service, None), (Kind::EndpointSlice, None), (Kind::Pod, None)]), &[]);
+        let mut w =
+            Writer::new(c, &specs(&[(Kind::Service, None), (Kind::EndpointSlice, None), (Kind::Pod, None)]), &[]);
         for id in 0..3 {
             w.apply(id, Change::Init);
             w.apply(id, Change::InitDone);
@@ -564,7 +586,10 @@ mod tests {
         // the pod turns Ready with an IP; no slice holds it yet
         w.apply(2, Change::Apply(pod("a", "web-0", "web", Some("10.1.0.1"), true, false)));
         w.cache().flush();
-        assert!(answers(&zone, "web-0.web.a.svc.cluster.local"), "provisional endpoint (hostname: subdomain = service)");
+        assert!(
+            answers(&zone, "web-0.web.a.svc.cluster.local"),
+            "provisional endpoint (hostname: subdomain = service)"
+        );
         assert!(answers(&zone, "web.a.svc.cluster.local"));
         // the controller's slice arrives: the provisional one goes, the answer stays
         w.apply(1, Change::Apply(slice("a", "web-x", "web", &[("web-0", "10.1.0.1", true)])));
@@ -604,7 +629,15 @@ mod tests {
         assert!(answers(&zone, "p-0.peers.a.svc.cluster.local"));
         // a slice endpoint whose pod we never saw keeps the slice's readiness
         w.apply(0, Change::Apply(headless("a", "other", false)));
-        w.apply(1, Change::Apply(slice("a", "other-x", "other", &[("ghost", "10.1.0.3", true), ("ghost2", "10.1.0.4", false)])));
+        w.apply(
+            1,
+            Change::Apply(slice(
+                "a",
+                "other-x",
+                "other",
+                &[("ghost", "10.1.0.3", true), ("ghost2", "10.1.0.4", false)],
+            )),
+        );
         w.cache().flush();
         assert!(answers(&zone, "ghost.other.a.svc.cluster.local"));
         assert!(!answers(&zone, "ghost2.other.a.svc.cluster.local"));
@@ -637,7 +670,10 @@ mod tests {
         for (n, ip) in [("web-0", "10.1.0.1"), ("web-1", "10.1.0.2")] {
             w.apply(2, Change::Apply(pod("a", n, "web", Some(ip), true, false)));
         }
-        w.apply(1, Change::Apply(slice("a", "web-x", "web", &[("web-0", "10.1.0.1", true), ("web-1", "10.1.0.2", true)])));
+        w.apply(
+            1,
+            Change::Apply(slice("a", "web-x", "web", &[("web-0", "10.1.0.1", true), ("web-1", "10.1.0.2", true)])),
+        );
         w.cache().flush();
         assert!(answers(&zone, "web-0.web.a.svc.cluster.local"));
         assert_eq!(w.cache().counts().pods, 2);

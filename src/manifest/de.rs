@@ -25,10 +25,7 @@ pub(crate) struct DeError {
 
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        DeError {
-            path: None,
-            message: msg.to_string(),
-        }
+        DeError { path: None, message: msg.to_string() }
     }
 }
 
@@ -51,17 +48,8 @@ impl Ignored {
 }
 
 /// Decode `T` from `node`; unknown fields are collected into `ignored`.
-pub(crate) fn decode<'a, T: de::Deserialize<'a>>(
-    node: &'a Node,
-    ignored: &'a Ignored,
-) -> Result<T, DeError> {
-    T::deserialize(De {
-        node,
-        path: PathRef::Root,
-        key_line: node.line,
-        ignored,
-    })
-    .map_err(|mut e| {
+pub(crate) fn decode<'a, T: de::Deserialize<'a>>(node: &'a Node, ignored: &'a Ignored) -> Result<T, DeError> {
+    T::deserialize(De { node, path: PathRef::Root, key_line: node.line, ignored }).map_err(|mut e| {
         e.path.get_or_insert_with(Vec::new);
         e
     })
@@ -122,11 +110,9 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
             Value::UInt(u) => visitor.visit_u64(*u),
             Value::Float(f) => visitor.visit_f64(*f),
             Value::Str(s) => visitor.visit_borrowed_str(s),
-            Value::Seq(items) => visitor.visit_seq(Seq {
-                items: items.iter().enumerate(),
-                path: self.path,
-                ignored: self.ignored,
-            }),
+            Value::Seq(items) => {
+                visitor.visit_seq(Seq { items: items.iter().enumerate(), path: self.path, ignored: self.ignored })
+            }
             Value::Map(entries) => visitor.visit_map(Map {
                 entries: entries.iter(),
                 current: None,
@@ -144,11 +130,7 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
         }
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -166,10 +148,7 @@ impl<'de> Deserializer<'de> for De<'de, '_> {
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         if !matches!(self.node.value, Value::Null) {
-            self.ignored
-                .0
-                .borrow_mut()
-                .push((self.path.to_vec(), self.key_line));
+            self.ignored.0.borrow_mut().push((self.path.to_vec(), self.key_line));
         }
         visitor.visit_unit()
     }
@@ -189,22 +168,14 @@ struct Seq<'a, 'p> {
 impl<'a> SeqAccess<'a> for Seq<'a, '_> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'a>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'a>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
         let Some((i, node)) = self.items.next() else {
             return Ok(None);
         };
         let path = PathRef::Index(&self.path, i);
-        seed.deserialize(De {
-            node,
-            path,
-            key_line: node.line,
-            ignored: self.ignored,
-        })
-        .map(Some)
-        .map_err(|e| at(e, path))
+        seed.deserialize(De { node, path, key_line: node.line, ignored: self.ignored })
+            .map(Some)
+            .map_err(|e| at(e, path))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -223,10 +194,7 @@ struct Map<'a, 'p> {
 impl<'a> MapAccess<'a> for Map<'a, '_> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'a>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'a>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
         for entry in self.entries.by_ref() {
             self.remaining -= 1;
             if matches!(entry.node.value, Value::Null) {
@@ -234,27 +202,16 @@ impl<'a> MapAccess<'a> for Map<'a, '_> {
             }
             self.current = Some(entry);
             let key = BorrowedStrDeserializer::<DeError>::new(&entry.key);
-            return seed
-                .deserialize(key)
-                .map(Some)
-                .map_err(|e| at(e, PathRef::Key(&self.path, &entry.key)));
+            return seed.deserialize(key).map(Some).map_err(|e| at(e, PathRef::Key(&self.path, &entry.key)));
         }
         Ok(None)
     }
 
     fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        let entry = self
-            .current
-            .take()
-            .ok_or_else(|| de::Error::custom("value requested before key"))?;
+        let entry = self.current.take().ok_or_else(|| de::Error::custom("value requested before key"))?;
         let path = PathRef::Key(&self.path, &entry.key);
-        seed.deserialize(De {
-            node: &entry.node,
-            path,
-            key_line: entry.key_line,
-            ignored: self.ignored,
-        })
-        .map_err(|e| at(e, path))
+        seed.deserialize(De { node: &entry.node, path, key_line: entry.key_line, ignored: self.ignored })
+            .map_err(|e| at(e, path))
     }
 
     fn size_hint(&self) -> Option<usize> {

@@ -15,11 +15,9 @@ use super::{Document, ManifestError, Object, qualified_kind, validate};
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ManifestError> {
     let mut out = Vec::new();
     for path in paths {
-        let meta =
-            std::fs::metadata(path).map_err(|e| io_error(path, "cannot read manifest path", &e))?;
+        let meta = std::fs::metadata(path).map_err(|e| io_error(path, "cannot read manifest path", &e))?;
         if meta.is_dir() {
-            let entries =
-                std::fs::read_dir(path).map_err(|e| io_error(path, "cannot list directory", &e))?;
+            let entries = std::fs::read_dir(path).map_err(|e| io_error(path, "cannot list directory", &e))?;
             let mut files = Vec::new();
             for entry in entries {
                 let entry = entry.map_err(|e| io_error(path, "cannot list directory", &e))?;
@@ -45,10 +43,7 @@ pub(crate) fn is_manifest_name(path: &Path) -> bool {
         return false;
     };
     !name.starts_with('.')
-        && path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        && path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
 }
 
 fn io_error(path: &Path, what: &str, e: &std::io::Error) -> ManifestError {
@@ -62,15 +57,9 @@ fn io_error(path: &Path, what: &str, e: &std::io::Error) -> ManifestError {
 /// Load every object of one file. All or nothing: on any error, all errors of the file (each
 /// with its line) and no documents.
 pub fn load_file(path: &Path) -> Result<Vec<Document>, Vec<ManifestError>> {
-    let bytes =
-        std::fs::read(path).map_err(|e| vec![io_error(path, "cannot read manifest", &e)])?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        vec![ManifestError::new(
-            path,
-            None,
-            "not a text file: manifests must be UTF-8 YAML or JSON",
-        )]
-    })?;
+    let bytes = std::fs::read(path).map_err(|e| vec![io_error(path, "cannot read manifest", &e)])?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| vec![ManifestError::new(path, None, "not a text file: manifests must be UTF-8 YAML or JSON")])?;
     load_str(path, &text)
 }
 
@@ -82,9 +71,7 @@ pub fn load_str(file: &Path, text: &str) -> Result<Vec<Document>, Vec<ManifestEr
         // if it were one: read the file again, whole.
         collected = collect(file, text, false)?;
     }
-    let Collector {
-        docs, mut errors, ..
-    } = collected;
+    let Collector { docs, mut errors, .. } = collected;
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.line); // file order (stable: an object's errors keep theirs)
         return Err(errors);
@@ -94,11 +81,7 @@ pub fn load_str(file: &Path, text: &str) -> Result<Vec<Document>, Vec<ManifestEr
 }
 
 /// Parse and decode, streaming the items of `List` documents (see [`Collector`]).
-fn collect<'f>(
-    file: &'f Path,
-    text: &str,
-    stream_items: bool,
-) -> Result<Collector<'f>, Vec<ManifestError>> {
+fn collect<'f>(file: &'f Path, text: &str, stream_items: bool) -> Result<Collector<'f>, Vec<ManifestError>> {
     // Text starting with `{` is JSON, as kubectl decides; if it is not valid JSON but is valid
     // YAML (a flow mapping), take the YAML, otherwise report the JSON error.
     if looks_like_json(text) {
@@ -155,13 +138,7 @@ impl<'f> Collector<'f> {
                 self.items_seen = true;
                 let has_kind = node.get("apiVersion").is_some() && node.get("kind").is_some();
                 if has_kind || !matches!(node.value, Value::Map(_)) {
-                    decode_all(
-                        self.file,
-                        node,
-                        None,
-                        &mut self.item_docs,
-                        &mut self.item_errors,
-                    );
+                    decode_all(self.file, node, None, &mut self.item_docs, &mut self.item_errors);
                 } else {
                     self.kindless_items.push(node);
                 }
@@ -178,13 +155,7 @@ impl<'f> Collector<'f> {
                 }
                 let defaults = list_defaults(&root, kind);
                 for node in std::mem::take(&mut self.kindless_items) {
-                    decode_all(
-                        self.file,
-                        node,
-                        defaults.clone(),
-                        &mut self.item_docs,
-                        &mut self.item_errors,
-                    );
+                    decode_all(self.file, node, defaults.clone(), &mut self.item_docs, &mut self.item_errors);
                 }
                 self.item_docs.sort_by_key(|d| d.line);
                 self.docs.append(&mut self.item_docs);
@@ -195,13 +166,7 @@ impl<'f> Collector<'f> {
 }
 
 /// Expand (nested lists) and decode one parsed document or item.
-fn decode_all(
-    file: &Path,
-    node: Node,
-    defaults: Defaults,
-    docs: &mut Vec<Document>,
-    errors: &mut Vec<ManifestError>,
-) {
+fn decode_all(file: &Path, node: Node, defaults: Defaults, docs: &mut Vec<Document>, errors: &mut Vec<ManifestError>) {
     let mut items = Vec::new();
     expand(file, node, defaults, &mut items, errors);
     for (node, defaults) in items {
@@ -217,16 +182,13 @@ fn list_defaults(list: &Node, kind: &str) -> Defaults {
     if kind == "List" {
         return None;
     }
-    list.get("apiVersion")
-        .and_then(Node::as_str)
-        .map(|v| (v.to_string(), kind.trim_end_matches("List").to_string()))
+    list.get("apiVersion").and_then(Node::as_str).map(|v| (v.to_string(), kind.trim_end_matches("List").to_string()))
 }
 
 /// Log each kind of warning once per file: a dump of 10,000 pods from a newer cluster has the
 /// same new field 10,000 times, so the first is logged with a count of the others.
 fn log_warnings(docs: &[Document]) {
-    let mut groups: std::collections::BTreeMap<(&str, String), (usize, &ManifestError)> =
-        Default::default();
+    let mut groups: std::collections::BTreeMap<(&str, String), (usize, &ManifestError)> = Default::default();
     for doc in docs {
         for w in &doc.warnings {
             let field = w.field.as_deref().unwrap_or("");
@@ -246,19 +208,13 @@ fn log_warnings(docs: &[Document]) {
                 }
                 pattern.push(c);
             }
-            groups
-                .entry((doc.object.kind(), pattern))
-                .or_insert((0, w))
-                .0 += 1;
+            groups.entry((doc.object.kind(), pattern)).or_insert((0, w)).0 += 1;
         }
     }
     for ((kind, _), (count, first)) in groups {
         match count {
             1 => tracing::warn!("{first} (ignored)"),
-            n => tracing::warn!(
-                "{first} (ignored; the same in {} more {kind} objects of this file)",
-                n - 1
-            ),
+            n => tracing::warn!("{first} (ignored; the same in {} more {kind} objects of this file)", n - 1),
         }
     }
 }
@@ -280,13 +236,8 @@ fn parse_yaml(
     stream_items: bool,
     sink: &mut dyn FnMut(Parsed),
 ) -> Result<(), Vec<ManifestError>> {
-    parse_stream(text, max_nodes(text.len()), stream_items, sink).map_err(|e| {
-        vec![ManifestError::new(
-            file,
-            e.line,
-            format!("YAML syntax error: {}", e.message),
-        )]
-    })
+    parse_stream(text, max_nodes(text.len()), stream_items, sink)
+        .map_err(|e| vec![ManifestError::new(file, e.line, format!("YAML syntax error: {}", e.message))])
 }
 
 /// JSON: checked with serde_json first (precise syntax errors), then each value of the stream is
@@ -327,15 +278,13 @@ fn parse_json(
                         }
                     })
                 };
-                parse_stream(chunk, max_nodes(chunk.len()), stream_items, &mut shifted).map_err(
-                    |e| {
-                        vec![ManifestError::new(
-                            file,
-                            e.line.map(|l| l + offset),
-                            format!("cannot read JSON: {}", e.message),
-                        )]
-                    },
-                )?;
+                parse_stream(chunk, max_nodes(chunk.len()), stream_items, &mut shifted).map_err(|e| {
+                    vec![ManifestError::new(
+                        file,
+                        e.line.map(|l| l + offset),
+                        format!("cannot read JSON: {}", e.message),
+                    )]
+                })?;
                 start = end;
             }
         }
@@ -405,10 +354,7 @@ fn expand(
             ..ManifestError::new(
                 file,
                 Some(items.key_line),
-                format!(
-                    "must be a list of objects, found {}",
-                    items.node.type_name()
-                ),
+                format!("must be a list of objects, found {}", items.node.type_name()),
             )
         }),
     }
@@ -424,10 +370,7 @@ fn decode(file: &Path, mut node: Node, defaults: Defaults) -> Result<Document, V
         return Err(vec![err(
             node.line,
             None,
-            format!(
-                "expected a Kubernetes object (a map with apiVersion and kind), found {}",
-                node.type_name()
-            ),
+            format!("expected a Kubernetes object (a map with apiVersion and kind), found {}", node.type_name()),
         )]);
     }
     let mut errors = Vec::new();
@@ -465,15 +408,8 @@ fn decode(file: &Path, mut node: Node, defaults: Defaults) -> Result<Document, V
     };
 
     let metadata = node.get("metadata");
-    let name = metadata
-        .and_then(|m| m.get("name"))
-        .and_then(Node::as_str)
-        .unwrap_or("")
-        .to_string();
-    let namespace = metadata
-        .and_then(|m| m.get("namespace"))
-        .and_then(Node::as_str)
-        .map(str::to_string);
+    let name = metadata.and_then(|m| m.get("name")).and_then(Node::as_str).unwrap_or("").to_string();
+    let namespace = metadata.and_then(|m| m.get("namespace")).and_then(Node::as_str).map(str::to_string);
     let ident = if name.is_empty() {
         qualified_kind(&api_version, &kind)
     } else {
@@ -484,17 +420,11 @@ fn decode(file: &Path, mut node: Node, defaults: Defaults) -> Result<Document, V
         object: Some(object),
         ..ManifestError::new(file, Some(node.line_of(path)), msg)
     };
-    if let Some(n) = metadata
-        .and_then(|m| m.get("name"))
-        .filter(|n| !matches!(n.value, Value::Str(_) | Value::Null))
-    {
+    if let Some(n) = metadata.and_then(|m| m.get("name")).filter(|n| !matches!(n.value, Value::Str(_) | Value::Null)) {
         return Err(vec![located(
             &node,
             &[Seg::Key("metadata".into()), Seg::Key("name".into())],
-            format!(
-                "must be a string, found {}; quote the value to make it a string",
-                n.type_name()
-            ),
+            format!("must be a string, found {}; quote the value to make it a string", n.type_name()),
             ident,
         )]);
     }
@@ -502,14 +432,13 @@ fn decode(file: &Path, mut node: Node, defaults: Defaults) -> Result<Document, V
         return Err(vec![located(
             &node,
             &[Seg::Key("metadata".into()), Seg::Key("name".into())],
-            "Required value: name is required (generateName is not supported in manifest files, as with kubectl apply)".into(),
+            "Required value: name is required (generateName is not supported in manifest files, as with kubectl apply)"
+                .into(),
             format!("{ident} is invalid"),
         )]);
     }
 
-    let (group, version) = api_version
-        .rsplit_once('/')
-        .unwrap_or(("", api_version.as_str()));
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version.as_str()));
     let (group, version) = (group.to_string(), version.to_string());
     if defaults.is_some() {
         // Items of a typed list: the type checks apiVersion and kind, so write them in.
@@ -520,36 +449,26 @@ fn decode(file: &Path, mut node: Node, defaults: Defaults) -> Result<Document, V
         vec![located(
             node,
             &[Seg::Key("apiVersion".into())],
-            format!(
-                "no matches for kind {kind:?} in version {api_version:?} (supported: {supported})"
-            ),
+            format!("no matches for kind {kind:?} in version {api_version:?} (supported: {supported})"),
             ident.clone(),
         )]
     };
     // Strict kinds reject unknown fields; the others (dumps of real clusters) only warn.
     let ignored = Ignored::default();
     let (decoded, strict) = match (group.as_str(), kind.as_str()) {
-        ("", "Namespace" | "Service" | "Endpoints" | "Pod" | "PersistentVolumeClaim")
-            if version != "v1" =>
-        {
+        ("", "Namespace" | "Service" | "Endpoints" | "Pod" | "PersistentVolumeClaim") if version != "v1" => {
             return Err(no_match(&node, "v1"));
         }
         ("", "Namespace") => (typed(&node, &ignored, Object::Namespace), false),
         ("", "Service") => (typed(&node, &ignored, Object::Service), false),
         ("", "Endpoints") => (typed(&node, &ignored, Object::Endpoints), false),
         ("", "Pod") => (typed(&node, &ignored, Object::Pod), false),
-        ("", "PersistentVolumeClaim") => {
-            (typed(&node, &ignored, Object::PersistentVolumeClaim), false)
-        }
+        ("", "PersistentVolumeClaim") => (typed(&node, &ignored, Object::PersistentVolumeClaim), false),
         ("discovery.k8s.io", "EndpointSlice") if version != "v1" => {
             return Err(no_match(&node, "discovery.k8s.io/v1"));
         }
-        ("discovery.k8s.io", "EndpointSlice") => {
-            (typed(&node, &ignored, Object::EndpointSlice), false)
-        }
-        ("apps", "StatefulSet" | "ControllerRevision")
-            if !matches!(version.as_str(), "v1" | "v1beta1" | "v1beta2") =>
-        {
+        ("discovery.k8s.io", "EndpointSlice") => (typed(&node, &ignored, Object::EndpointSlice), false),
+        ("apps", "StatefulSet" | "ControllerRevision") if !matches!(version.as_str(), "v1" | "v1beta1" | "v1beta2") => {
             return Err(no_match(&node, "apps/v1, apps/v1beta1, apps/v1beta2"));
         }
         ("apps", "StatefulSet") => {
@@ -561,18 +480,8 @@ fn decode(file: &Path, mut node: Node, defaults: Defaults) -> Result<Document, V
             (typed(&node, &ignored, Object::ControllerRevision), false)
         }
         _ => {
-            let object = Object::Other {
-                api_version,
-                kind,
-                namespace,
-                name,
-            };
-            return Ok(Document {
-                file: file.to_path_buf(),
-                line: node.line,
-                object,
-                warnings: Vec::new(),
-            });
+            let object = Object::Other { api_version, kind, namespace, name };
+            return Ok(Document { file: file.to_path_buf(), line: node.line, object, warnings: Vec::new() });
         }
     };
     let object = match decoded {
@@ -591,11 +500,7 @@ fn decode(file: &Path, mut node: Node, defaults: Defaults) -> Result<Document, V
             msg.push_str(&hint);
         }
         let e = located(&node, &path, msg, ident.clone());
-        if strict {
-            errors.push(e)
-        } else {
-            warnings.push(e)
-        }
+        if strict { errors.push(e) } else { warnings.push(e) }
     }
     for fe in validate(&object) {
         let path = parse_path(&fe.field);
@@ -604,12 +509,7 @@ fn decode(file: &Path, mut node: Node, defaults: Defaults) -> Result<Document, V
         errors.push(e);
     }
     if errors.is_empty() {
-        Ok(Document {
-            file: file.to_path_buf(),
-            line: node.line,
-            object,
-            warnings,
-        })
+        Ok(Document { file: file.to_path_buf(), line: node.line, object, warnings })
     } else {
         errors.sort_by_key(|e| e.line);
         Err(errors)
@@ -629,9 +529,7 @@ fn typed<'a, T: serde::Deserialize<'a>>(
     ignored: &'a Ignored,
     wrap: fn(T) -> Object,
 ) -> Result<Object, (Vec<Seg>, String)> {
-    de::decode(node, ignored)
-        .map(wrap)
-        .map_err(|e| (e.path.unwrap_or_default(), with_quote_hint(e.message)))
+    de::decode(node, ignored).map(wrap).map_err(|e| (e.path.unwrap_or_default(), with_quote_hint(e.message)))
 }
 
 /// A scalar where a string belongs is almost always a YAML value that needs quotes.
@@ -640,12 +538,8 @@ fn with_quote_hint(msg: String) -> String {
         return msg;
     }
     if msg.starts_with("invalid type: boolean") {
-        format!(
-            "{msg}; quote the value to make it a string (YAML reads unquoted y, yes, on, n, no, off as booleans)"
-        )
-    } else if msg.starts_with("invalid type: integer")
-        || msg.starts_with("invalid type: floating point")
-    {
+        format!("{msg}; quote the value to make it a string (YAML reads unquoted y, yes, on, n, no, off as booleans)")
+    } else if msg.starts_with("invalid type: integer") || msg.starts_with("invalid type: floating point") {
         format!("{msg}; quote the value to make it a string")
     } else {
         msg
@@ -693,9 +587,7 @@ fn hint(object: &Object, path: &[Seg]) -> Option<String> {
         return None;
     }
     let spec = render_path(&path[..pod_spec_len]);
-    Some(format!(
-        "{leaf} is a container field: move it into a container, under {spec}.containers[*].{leaf}"
-    ))
+    Some(format!("{leaf} is a container field: move it into a container, under {spec}.containers[*].{leaf}"))
 }
 
 /// Legacy StatefulSet versions → apps/v1, before decoding. apps/v1beta1 defaulted the selector
@@ -707,42 +599,24 @@ fn convert_statefulset(node: &mut Node, version: &str) {
     if version != "v1beta1" {
         return;
     }
-    let Some(spec) = node
-        .get_mut("spec")
-        .filter(|s| matches!(s.value, Value::Map(_)))
-    else {
+    let Some(spec) = node.get_mut("spec").filter(|s| matches!(s.value, Value::Map(_))) else {
         return;
     };
     let line = spec.line;
     if spec.get("selector").is_none() {
-        let labels = spec
-            .get("template")
-            .and_then(|t| t.get("metadata"))
-            .and_then(|m| m.get("labels"));
-        if let Some(labels) = labels.filter(|l| matches!(&l.value, Value::Map(e) if !e.is_empty()))
-        {
-            let match_labels = Entry {
-                key: "matchLabels".into(),
-                key_line: labels.line,
-                node: labels.clone(),
-            };
+        let labels = spec.get("template").and_then(|t| t.get("metadata")).and_then(|m| m.get("labels"));
+        if let Some(labels) = labels.filter(|l| matches!(&l.value, Value::Map(e) if !e.is_empty())) {
+            let match_labels = Entry { key: "matchLabels".into(), key_line: labels.line, node: labels.clone() };
             spec.set("selector", Value::Map(vec![match_labels]));
         }
     }
-    let on_delete = || Entry {
-        key: "type".into(),
-        key_line: line,
-        node: Node {
-            line,
-            value: Value::Str("OnDelete".into()),
-        },
-    };
+    let on_delete =
+        || Entry { key: "type".into(), key_line: line, node: Node { line, value: Value::Str("OnDelete".into()) } };
     match spec.get_mut("updateStrategy") {
         None => spec.set("updateStrategy", Value::Map(vec![on_delete()])),
-        Some(Node {
-            value: Value::Map(entries),
-            ..
-        }) if !entries.iter().any(|e| e.key == "type") => entries.push(on_delete()),
+        Some(Node { value: Value::Map(entries), .. }) if !entries.iter().any(|e| e.key == "type") => {
+            entries.push(on_delete())
+        }
         Some(_) => {}
     }
 }

@@ -121,10 +121,7 @@ impl Object {
     pub fn name(&self) -> &str {
         match self {
             Object::Other { name, .. } => name,
-            _ => self
-                .metadata()
-                .and_then(|m| m.name.as_deref())
-                .unwrap_or(""),
+            _ => self.metadata().and_then(|m| m.name.as_deref()).unwrap_or(""),
         }
     }
 
@@ -180,18 +177,8 @@ pub struct ManifestError {
 }
 
 impl ManifestError {
-    pub(crate) fn new(
-        file: &std::path::Path,
-        line: Option<usize>,
-        message: impl Into<String>,
-    ) -> Self {
-        ManifestError {
-            file: file.to_path_buf(),
-            line,
-            field: None,
-            message: message.into(),
-            object: None,
-        }
+    pub(crate) fn new(file: &std::path::Path, line: Option<usize>, message: impl Into<String>) -> Self {
+        ManifestError { file: file.to_path_buf(), line, field: None, message: message.into(), object: None }
     }
 }
 

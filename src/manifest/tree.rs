@@ -55,10 +55,7 @@ impl Node {
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
         match &mut self.value {
-            Value::Map(entries) => entries
-                .iter_mut()
-                .find(|e| e.key == key)
-                .map(|e| &mut e.node),
+            Value::Map(entries) => entries.iter_mut().find(|e| e.key == key).map(|e| &mut e.node),
             _ => None,
         }
     }
@@ -69,11 +66,7 @@ impl Node {
         if let Value::Map(entries) = &mut self.value {
             match entries.iter_mut().find(|e| e.key == key) {
                 Some(e) => e.node.value = value,
-                None => entries.push(Entry {
-                    key: key.into(),
-                    key_line: line,
-                    node: Node { line, value },
-                }),
+                None => entries.push(Entry { key: key.into(), key_line: line, node: Node { line, value } }),
             }
         }
     }
@@ -131,8 +124,7 @@ impl Node {
 pub(crate) fn render_path(path: &[Seg]) -> String {
     let mut out = String::new();
     for (i, seg) in path.iter().enumerate() {
-        let in_map =
-            i > 0 && matches!(&path[i - 1], Seg::Key(k) if MAP_FIELDS.contains(&k.as_str()));
+        let in_map = i > 0 && matches!(&path[i - 1], Seg::Key(k) if MAP_FIELDS.contains(&k.as_str()));
         match seg {
             Seg::Index(i) => {
                 out.push('[');
@@ -140,10 +132,7 @@ pub(crate) fn render_path(path: &[Seg]) -> String {
                 out.push(']');
             }
             Seg::Key(k)
-                if !in_map
-                    && !k.is_empty()
-                    && k.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+                if !in_map && !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
             {
                 if !out.is_empty() {
                     out.push('.');
@@ -161,15 +150,7 @@ pub(crate) fn render_path(path: &[Seg]) -> String {
 }
 
 /// Fields whose keys are data (string maps), rendered `labels[key]` as the API server does.
-const MAP_FIELDS: &[&str] = &[
-    "labels",
-    "annotations",
-    "matchLabels",
-    "nodeSelector",
-    "requests",
-    "limits",
-    "data",
-];
+const MAP_FIELDS: &[&str] = &["labels", "annotations", "matchLabels", "nodeSelector", "requests", "limits", "data"];
 
 /// Parse a rendered field path back into segments (inverse of [`render_path`]).
 pub(crate) fn parse_path(path: &str) -> Vec<Seg> {
@@ -299,20 +280,13 @@ pub(crate) fn parse_stream(
                 if plain
                     && value == "<<"
                     && tag.is_none()
-                    && let Some(Frame::Map {
-                        pending: pending @ Pending::None,
-                        ..
-                    }) = b.stack.last_mut()
+                    && let Some(Frame::Map { pending: pending @ Pending::None, .. }) = b.stack.last_mut()
                 {
                     *pending = Pending::Merge;
                     continue;
                 }
-                let value = resolve_scalar(&value, plain, tag.as_deref()).map_err(|message| {
-                    ParseError {
-                        line: Some(line),
-                        message,
-                    }
-                })?;
+                let value = resolve_scalar(&value, plain, tag.as_deref())
+                    .map_err(|message| ParseError { line: Some(line), message })?;
                 let node = Node { line, value };
                 b.count(1, line)?;
                 if anchor != 0 {
@@ -322,22 +296,12 @@ pub(crate) fn parse_stream(
             }
             Event::Alias(id) => {
                 let Some((node, size)) = b.anchors.get(&id).cloned() else {
-                    return Err(ParseError {
-                        line: Some(line),
-                        message: "unknown alias".into(),
-                    });
+                    return Err(ParseError { line: Some(line), message: "unknown alias".into() });
                 };
                 b.count(size, line)?;
-                b.push(Node {
-                    line,
-                    value: node.value,
-                })?;
+                b.push(Node { line, value: node.value })?;
             }
-            Event::SequenceStart(_, anchor, _) => b.stack.push(Frame::Seq {
-                line,
-                anchor,
-                items: Vec::new(),
-            }),
+            Event::SequenceStart(_, anchor, _) => b.stack.push(Frame::Seq { line, anchor, items: Vec::new() }),
             Event::MappingStart(_, anchor, _) => b.stack.push(Frame::Map {
                 line,
                 anchor,
@@ -347,46 +311,21 @@ pub(crate) fn parse_stream(
                 index: None,
             }),
             Event::SequenceEnd => {
-                let Some(Frame::Seq {
-                    line,
-                    anchor,
-                    items,
-                }) = b.stack.pop()
-                else {
+                let Some(Frame::Seq { line, anchor, items }) = b.stack.pop() else {
                     return Err(unbalanced(line));
                 };
                 b.count(1, line)?;
-                b.finish(
-                    Node {
-                        line,
-                        value: Value::Seq(items),
-                    },
-                    anchor,
-                )?;
+                b.finish(Node { line, value: Value::Seq(items) }, anchor)?;
             }
             Event::MappingEnd => {
-                let Some(Frame::Map {
-                    line,
-                    anchor,
-                    mut entries,
-                    pending: _,
-                    merges,
-                    index: _,
-                }) = b.stack.pop()
-                else {
+                let Some(Frame::Map { line, anchor, mut entries, pending: _, merges, index: _ }) = b.stack.pop() else {
                     return Err(unbalanced(line));
                 };
                 for source in merges {
                     merge_into(&mut entries, source, line)?;
                 }
                 b.count(1, line)?;
-                b.finish(
-                    Node {
-                        line,
-                        value: Value::Map(entries),
-                    },
-                    anchor,
-                )?;
+                b.finish(Node { line, value: Value::Map(entries) }, anchor)?;
             }
             _ => {}
         }
@@ -395,10 +334,7 @@ pub(crate) fn parse_stream(
 }
 
 fn unbalanced(line: usize) -> ParseError {
-    ParseError {
-        line: Some(line),
-        message: "unbalanced YAML events".into(),
-    }
+    ParseError { line: Some(line), message: "unbalanced YAML events".into() }
 }
 
 struct Builder<'s> {
@@ -416,10 +352,7 @@ impl Builder<'_> {
         if self.nodes > self.max_nodes {
             return Err(ParseError {
                 line: Some(line),
-                message: format!(
-                    "document too large: more than {} nodes (alias expansions included)",
-                    self.max_nodes
-                ),
+                message: format!("document too large: more than {} nodes (alias expansions included)", self.max_nodes),
             });
         }
         Ok(())
@@ -447,13 +380,8 @@ impl Builder<'_> {
             }
             Some(Frame::Seq { .. }) if top_level_item => (self.sink)(Parsed::Item(node)),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map {
-                entries,
-                pending,
-                merges,
-                index,
-                ..
-            }) => match std::mem::replace(pending, Pending::None) {
+            Some(Frame::Map { entries, pending, merges, index, .. }) => match std::mem::replace(pending, Pending::None)
+            {
                 Pending::None => {
                     let key = match node.value {
                         Value::Str(s) => s,
@@ -476,11 +404,7 @@ impl Builder<'_> {
                         entries.iter().position(|e| e.key == key)
                     } else {
                         let index = index.get_or_insert_with(|| {
-                            entries
-                                .iter()
-                                .enumerate()
-                                .map(|(i, e)| (e.key.clone(), i))
-                                .collect()
+                            entries.iter().enumerate().map(|(i, e)| (e.key.clone(), i)).collect()
                         });
                         match index.entry(key.clone()) {
                             std::collections::hash_map::Entry::Occupied(o) => Some(*o.get()),
@@ -493,17 +417,10 @@ impl Builder<'_> {
                     if let Some(first) = first {
                         return Err(ParseError {
                             line: Some(key_line),
-                            message: format!(
-                                "duplicate key {key:?} (first on line {})",
-                                entries[first].key_line
-                            ),
+                            message: format!("duplicate key {key:?} (first on line {})", entries[first].key_line),
                         });
                     }
-                    entries.push(Entry {
-                        key,
-                        key_line,
-                        node,
-                    });
+                    entries.push(Entry { key, key_line, node });
                 }
                 Pending::Merge => merges.push(node),
             },
@@ -529,10 +446,7 @@ fn merge_into(entries: &mut Vec<Entry>, source: Node, line: usize) -> Result<(),
             }
             Ok(())
         }
-        _ => Err(ParseError {
-            line: Some(line),
-            message: "a merge key (<<) needs a map or a list of maps".into(),
-        }),
+        _ => Err(ParseError { line: Some(line), message: "a merge key (<<) needs a map or a list of maps".into() }),
     }
 }
 
@@ -549,11 +463,7 @@ impl Node {
 /// Resolve a scalar. Quoted and block scalars are strings; plain scalars follow go-yaml v2
 /// (what `kubectl` uses): null `~`, YAML 1.1 booleans (y/yes/on/true, n/no/off/false),
 /// integers (decimal, `0x` hex, `0b` binary, leading-`0` octal, `_` separators), floats.
-fn resolve_scalar(
-    s: &str,
-    plain: bool,
-    tag: Option<&serde_saphyr::granit_parser::Tag>,
-) -> Result<Value, String> {
+fn resolve_scalar(s: &str, plain: bool, tag: Option<&serde_saphyr::granit_parser::Tag>) -> Result<Value, String> {
     if let Some(tag) = tag {
         match tag.core_suffix() {
             Some("str") | Some("binary") | Some("timestamp") => {
@@ -587,11 +497,7 @@ fn resolve_scalar(
             _ => {}
         }
     }
-    Ok(if plain {
-        resolve_plain(s)
-    } else {
-        Value::Str(s.to_string())
-    })
+    Ok(if plain { resolve_plain(s) } else { Value::Str(s.to_string()) })
 }
 
 fn resolve_plain(s: &str) -> Value {
@@ -624,8 +530,7 @@ fn resolve_plain(s: &str) -> Value {
     if let Some(v) = parse_int(n) {
         return v;
     }
-    if n.bytes()
-        .all(|c| c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.' | b'e' | b'E'))
+    if n.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'+' | b'-' | b'.' | b'e' | b'E'))
         && n.bytes().any(|c| c.is_ascii_digit())
         && let Ok(f) = n.parse::<f64>()
     {
@@ -682,9 +587,7 @@ mod tests {
         assert_eq!(root.entry("b").unwrap().key_line, 2);
         let d = root.get("b").unwrap().get("d").unwrap();
         assert_eq!(d.line, 5);
-        let Value::Seq(items) = &d.value else {
-            panic!()
-        };
+        let Value::Seq(items) = &d.value else { panic!() };
         assert_eq!(items[0].get("x").unwrap().value, Value::Bool(true));
         assert_eq!(items[0].get("z").unwrap().value, Value::Int(0o755));
         assert_eq!(items[0].entry("z").unwrap().key_line, 6);
@@ -710,26 +613,15 @@ mod tests {
             ("1.2.3", Value::Str("1.2.3".into())),
             ("100Mi", Value::Str("100Mi".into())),
             ("-", Value::Str("-".into())),
-            (
-                "2024-01-01T00:00:00Z",
-                Value::Str("2024-01-01T00:00:00Z".into()),
-            ),
+            ("2024-01-01T00:00:00Z", Value::Str("2024-01-01T00:00:00Z".into())),
         ] {
             assert_eq!(resolve_plain(text), want, "{text}");
         }
         let docs = parse_documents("a: '1'\nb: !!str 2\nc: \"yes\"\nd: |\n  x\n", 100).unwrap();
-        let vals: Vec<&Value> = ["a", "b", "c", "d"]
-            .iter()
-            .map(|k| &docs[0].get(k).unwrap().value)
-            .collect();
+        let vals: Vec<&Value> = ["a", "b", "c", "d"].iter().map(|k| &docs[0].get(k).unwrap().value).collect();
         assert_eq!(
             vals,
-            [
-                &Value::Str("1".into()),
-                &Value::Str("2".into()),
-                &Value::Str("yes".into()),
-                &Value::Str("x\n".into())
-            ]
+            [&Value::Str("1".into()), &Value::Str("2".into()), &Value::Str("yes".into()), &Value::Str("x\n".into())]
         );
     }
 
@@ -746,28 +638,15 @@ mod tests {
         assert_eq!(parse_documents(&big, 1000).unwrap().len(), 1);
         big.push_str("k40: again\n");
         let err = parse_documents(&big, 1000).unwrap_err();
-        assert_eq!(
-            err,
-            ParseError {
-                line: Some(101),
-                message: "duplicate key \"k40\" (first on line 41)".into()
-            }
-        );
+        assert_eq!(err, ParseError { line: Some(101), message: "duplicate key \"k40\" (first on line 41)".into() });
         let err = parse_documents("a: 1\nb: 2\na: 3\n", 100).unwrap_err();
-        assert_eq!(
-            err,
-            ParseError {
-                line: Some(3),
-                message: "duplicate key \"a\" (first on line 1)".into()
-            }
-        );
+        assert_eq!(err, ParseError { line: Some(3), message: "duplicate key \"a\" (first on line 1)".into() });
 
         let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
-        for (i, prev) in ["b", "c", "d", "e", "f", "g"]
-            .iter()
-            .zip(["a", "b", "c", "d", "e", "f"])
-        {
-            bomb.push_str(&format!("{i}: &{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        for (i, prev) in ["b", "c", "d", "e", "f", "g"].iter().zip(["a", "b", "c", "d", "e", "f"]) {
+            bomb.push_str(&format!(
+                "{i}: &{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
         }
         let err = parse_documents(&bomb, 100_000).unwrap_err();
         assert!(err.message.starts_with("document too large"), "{err:?}");
@@ -779,12 +658,7 @@ mod tests {
         assert_eq!(render_path(&parse_path(p)), p);
         assert_eq!(
             parse_path("spec.ports[0].port"),
-            vec![
-                Seg::Key("spec".into()),
-                Seg::Key("ports".into()),
-                Seg::Index(0),
-                Seg::Key("port".into())
-            ]
+            vec![Seg::Key("spec".into()), Seg::Key("ports".into()), Seg::Index(0), Seg::Key("port".into())]
         );
     }
 }

@@ -58,66 +58,35 @@ impl fmt::Display for FieldError {
 
 impl FieldError {
     fn new(field: impl Into<String>, kind: FieldErrorKind, message: String) -> Self {
-        FieldError {
-            field: field.into(),
-            kind,
-            message,
-        }
+        FieldError { field: field.into(), kind, message }
     }
     fn required(field: impl Into<String>, detail: &str) -> Self {
-        Self::new(
-            field,
-            FieldErrorKind::Required,
-            with_detail("Required value".into(), detail),
-        )
+        Self::new(field, FieldErrorKind::Required, with_detail("Required value".into(), detail))
     }
     fn invalid(field: impl Into<String>, value: impl fmt::Display, detail: &str) -> Self {
-        Self::new(
-            field,
-            FieldErrorKind::Invalid,
-            with_detail(format!("Invalid value: {value}"), detail),
-        )
+        Self::new(field, FieldErrorKind::Invalid, with_detail(format!("Invalid value: {value}"), detail))
     }
     fn forbidden(field: impl Into<String>, detail: &str) -> Self {
-        Self::new(
-            field,
-            FieldErrorKind::Forbidden,
-            with_detail("Forbidden".into(), detail),
-        )
+        Self::new(field, FieldErrorKind::Forbidden, with_detail("Forbidden".into(), detail))
     }
     fn not_supported(field: impl Into<String>, value: &str, supported: &[&str]) -> Self {
         let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
         Self::new(
             field,
             FieldErrorKind::NotSupported,
-            format!(
-                "Unsupported value: {value:?}: supported values: {}",
-                list.join(", ")
-            ),
+            format!("Unsupported value: {value:?}: supported values: {}", list.join(", ")),
         )
     }
     fn not_found(field: impl Into<String>, value: &str) -> Self {
-        Self::new(
-            field,
-            FieldErrorKind::NotFound,
-            format!("Not found: {value:?}"),
-        )
+        Self::new(field, FieldErrorKind::NotFound, format!("Not found: {value:?}"))
     }
     fn duplicate(field: impl Into<String>, value: &str) -> Self {
-        Self::new(
-            field,
-            FieldErrorKind::Duplicate,
-            format!("Duplicate value: {value:?}"),
-        )
+        Self::new(field, FieldErrorKind::Duplicate, format!("Duplicate value: {value:?}"))
     }
 }
 
 fn with_detail(head: String, detail: &str) -> String {
-    if detail.is_empty() {
-        head
-    } else {
-        format!("{head}: {detail}")
-    }
+    if detail.is_empty() { head } else { format!("{head}: {detail}") }
 }
 
 /// The API server's summary line: `StatefulSet.apps "kubia" is invalid: spec.selector: Required
@@ -169,9 +138,7 @@ pub fn validate(obj: &Object) -> Vec<FieldError> {
                 errs.push(FieldError::required("spec", ""));
             }
         }
-        Object::ControllerRevision(o) => {
-            validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs)
-        }
+        Object::ControllerRevision(o) => validate_meta(&o.metadata, NameRule::Subdomain, true, &mut errs),
         Object::Other { .. } => {}
     }
     errs
@@ -196,10 +163,7 @@ pub fn validate_update(old: &Object, new: &Object) -> Vec<FieldError> {
     }
     match (old, new) {
         (Object::StatefulSet(old), Object::StatefulSet(new)) => {
-            let (o, n) = (
-                old.spec.clone().unwrap_or_default(),
-                new.spec.clone().unwrap_or_default(),
-            );
+            let (o, n) = (old.spec.clone().unwrap_or_default(), new.spec.clone().unwrap_or_default());
             if immutable_view(&o) != immutable_view(&n) {
                 errs.push(FieldError::new(
                     "spec",
@@ -212,18 +176,8 @@ pub fn validate_update(old: &Object, new: &Object) -> Vec<FieldError> {
             }
         }
         (Object::Service(old), Object::Service(new)) => {
-            let ip = |s: &Service| {
-                s.spec
-                    .as_ref()
-                    .and_then(|s| s.cluster_ip.clone())
-                    .unwrap_or_default()
-            };
-            let ty = |s: &Service| {
-                s.spec
-                    .as_ref()
-                    .and_then(|s| s.type_.clone())
-                    .unwrap_or_default()
-            };
+            let ip = |s: &Service| s.spec.as_ref().and_then(|s| s.cluster_ip.clone()).unwrap_or_default();
+            let ty = |s: &Service| s.spec.as_ref().and_then(|s| s.type_.clone()).unwrap_or_default();
             let (old_ip, new_ip) = (ip(old), ip(new));
             let external = ty(old) == "ExternalName" || ty(new) == "ExternalName";
             if !external && !old_ip.is_empty() && !new_ip.is_empty() && old_ip != new_ip {
@@ -278,10 +232,7 @@ fn validate_meta(meta: &ObjectMeta, rule: NameRule, namespaced: bool, errs: &mut
     match meta.name.as_deref().filter(|n| !n.is_empty()) {
         None => {
             if meta.generate_name.as_deref().unwrap_or("").is_empty() {
-                errs.push(FieldError::required(
-                    "metadata.name",
-                    "name or generateName is required",
-                ));
+                errs.push(FieldError::required("metadata.name", "name or generateName is required"));
             }
         }
         Some(name) => {
@@ -291,27 +242,16 @@ fn validate_meta(meta: &ObjectMeta, rule: NameRule, namespaced: bool, errs: &mut
                 NameRule::Subdomain => dns1123_subdomain(name),
             };
             if !problems.is_empty() {
-                errs.push(FieldError::invalid(
-                    "metadata.name",
-                    format!("{name:?}"),
-                    &problems.join("; "),
-                ));
+                errs.push(FieldError::invalid("metadata.name", format!("{name:?}"), &problems.join("; ")));
             }
         }
     }
     match meta.namespace.as_deref().filter(|n| !n.is_empty()) {
-        Some(_) if !namespaced => errs.push(FieldError::forbidden(
-            "metadata.namespace",
-            "not allowed on this type",
-        )),
+        Some(_) if !namespaced => errs.push(FieldError::forbidden("metadata.namespace", "not allowed on this type")),
         Some(ns) => {
             let problems = dns1123_label(ns);
             if !problems.is_empty() {
-                errs.push(FieldError::invalid(
-                    "metadata.namespace",
-                    format!("{ns:?}"),
-                    &problems.join("; "),
-                ));
+                errs.push(FieldError::invalid("metadata.namespace", format!("{ns:?}"), &problems.join("; ")));
             }
         }
         None => {}
@@ -319,27 +259,15 @@ fn validate_meta(meta: &ObjectMeta, rule: NameRule, namespaced: bool, errs: &mut
     validate_labels(meta.labels.as_ref(), "metadata.labels", errs);
 }
 
-fn validate_labels(
-    labels: Option<&BTreeMap<String, String>>,
-    field: &str,
-    errs: &mut Vec<FieldError>,
-) {
+fn validate_labels(labels: Option<&BTreeMap<String, String>>, field: &str, errs: &mut Vec<FieldError>) {
     for (k, v) in labels.into_iter().flatten() {
         let problems = qualified_name(k);
         if !problems.is_empty() {
-            errs.push(FieldError::invalid(
-                field,
-                format!("{k:?}"),
-                &problems.join("; "),
-            ));
+            errs.push(FieldError::invalid(field, format!("{k:?}"), &problems.join("; ")));
         }
         let problems = label_value(v);
         if !problems.is_empty() {
-            errs.push(FieldError::invalid(
-                format!("{field}[{k}]"),
-                format!("{v:?}"),
-                &problems.join("; "),
-            ));
+            errs.push(FieldError::invalid(format!("{field}[{k}]"), format!("{v:?}"), &problems.join("; ")));
         }
     }
 }
@@ -357,8 +285,7 @@ or '.', and must start and end with an alphanumeric character (e.g. 'example.com
 fn is_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -399,8 +326,7 @@ pub(crate) fn dns1123_subdomain(s: &str) -> Vec<String> {
 fn is_label_name_part(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
 }
@@ -412,11 +338,7 @@ fn qualified_name(s: &str) -> Vec<String> {
             if prefix.is_empty() {
                 out.push("prefix part must be non-empty".to_string());
             } else {
-                out.extend(
-                    dns1123_subdomain(prefix)
-                        .into_iter()
-                        .map(|m| format!("prefix part {m}")),
-                );
+                out.extend(dns1123_subdomain(prefix).into_iter().map(|m| format!("prefix part {m}")));
             }
             name
         }
@@ -429,10 +351,12 @@ fn qualified_name(s: &str) -> Vec<String> {
             out.push("name part must be no more than 63 characters".to_string());
         }
         if !is_label_name_part(name) {
-            out.push("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end \
+            out.push(
+                "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end \
                       with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for \
                       validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
-                .to_string());
+                    .to_string(),
+            );
         }
     }
     out
@@ -444,10 +368,12 @@ fn label_value(v: &str) -> Vec<String> {
         out.push("must be no more than 63 characters".to_string());
     }
     if !v.is_empty() && !is_label_name_part(v) {
-        out.push("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and \
+        out.push(
+            "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and \
                   must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', \
                   regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
-            .to_string());
+                .to_string(),
+        );
     }
     out
 }
@@ -458,13 +384,8 @@ fn iana_svc_name(s: &str) -> Vec<String> {
     if s.len() > 15 {
         out.push("must be no more than 15 characters".to_string());
     }
-    if !s
-        .bytes()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
-    {
-        out.push(
-            "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string(),
-        );
+    if !s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
+        out.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string());
     }
     if s.contains("--") {
         out.push("must not contain consecutive hyphens".to_string());
@@ -485,11 +406,7 @@ fn json(v: &impl serde::Serialize) -> String {
 // ---- label selectors ----
 
 fn validate_selector(sel: &LabelSelector, field: &str, errs: &mut Vec<FieldError>) {
-    validate_labels(
-        sel.match_labels.as_ref(),
-        &format!("{field}.matchLabels"),
-        errs,
-    );
+    validate_labels(sel.match_labels.as_ref(), &format!("{field}.matchLabels"), errs);
     for (i, req) in sel.match_expressions.iter().flatten().enumerate() {
         let f = format!("{field}.matchExpressions[{i}]");
         let has_values = req.values.as_ref().is_some_and(|v| !v.is_empty());
@@ -511,11 +428,7 @@ fn validate_selector(sel: &LabelSelector, field: &str, errs: &mut Vec<FieldError
         }
         let problems = qualified_name(&req.key);
         if !problems.is_empty() {
-            errs.push(FieldError::invalid(
-                format!("{f}.key"),
-                format!("{:?}", req.key),
-                &problems.join("; "),
-            ));
+            errs.push(FieldError::invalid(format!("{f}.key"), format!("{:?}", req.key), &problems.join("; ")));
         }
     }
 }
@@ -525,17 +438,12 @@ fn selector_is_nil(sel: &LabelSelector) -> bool {
 }
 
 fn selector_is_empty(sel: &LabelSelector) -> bool {
-    sel.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
-        && sel.match_expressions.as_ref().is_none_or(Vec::is_empty)
+    sel.match_labels.as_ref().is_none_or(BTreeMap::is_empty) && sel.match_expressions.as_ref().is_none_or(Vec::is_empty)
 }
 
 /// Whether `sel` selects an object with `labels` (`LabelSelectorAsSelector(sel).Matches`).
 pub(crate) fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    let labels_ok = sel
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
+    let labels_ok = sel.match_labels.iter().flatten().all(|(k, v)| labels.get(k) == Some(v));
     let exprs_ok = sel.match_expressions.iter().flatten().all(|req| {
         let value = labels.get(&req.key);
         let values = req.values.as_deref().unwrap_or_default();
@@ -554,11 +462,7 @@ pub(crate) fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, St
 
 fn non_negative(v: Option<i32>, field: &str, errs: &mut Vec<FieldError>) {
     if let Some(v) = v.filter(|v| *v < 0) {
-        errs.push(FieldError::invalid(
-            field,
-            v,
-            "must be greater than or equal to 0",
-        ));
+        errs.push(FieldError::invalid(field, v, "must be greater than or equal to 0"));
     }
 }
 
@@ -567,10 +471,7 @@ fn validate_statefulset(set: &StatefulSet, errs: &mut Vec<FieldError>) {
         errs.push(FieldError::required("spec", ""));
         return;
     };
-    if let Some(p) = spec
-        .pod_management_policy
-        .as_deref()
-        .filter(|p| !p.is_empty())
+    if let Some(p) = spec.pod_management_policy.as_deref().filter(|p| !p.is_empty())
         && !matches!(p, "OrderedReady" | "Parallel")
     {
         errs.push(FieldError::invalid(
@@ -589,11 +490,7 @@ fn validate_statefulset(set: &StatefulSet, errs: &mut Vec<FieldError>) {
             "OnDelete" => {}
             "" | "RollingUpdate" => {
                 if let Some(ru) = &strategy.rolling_update {
-                    non_negative(
-                        ru.partition,
-                        "spec.updateStrategy.rollingUpdate.partition",
-                        errs,
-                    );
+                    non_negative(ru.partition, "spec.updateStrategy.rollingUpdate.partition", errs);
                     if let Some(mu) = &ru.max_unavailable {
                         validate_max_unavailable(mu, errs);
                     }
@@ -607,10 +504,7 @@ fn validate_statefulset(set: &StatefulSet, errs: &mut Vec<FieldError>) {
         }
     }
     if let Some(policy) = &spec.persistent_volume_claim_retention_policy {
-        for (value, name) in [
-            (&policy.when_deleted, "whenDeleted"),
-            (&policy.when_scaled, "whenScaled"),
-        ] {
+        for (value, name) in [(&policy.when_deleted, "whenDeleted"), (&policy.when_scaled, "whenScaled")] {
             if let Some(v) = value.as_deref().filter(|v| !v.is_empty())
                 && !matches!(v, "Retain" | "Delete")
             {
@@ -624,24 +518,12 @@ fn validate_statefulset(set: &StatefulSet, errs: &mut Vec<FieldError>) {
     }
     non_negative(spec.replicas, "spec.replicas", errs);
     non_negative(spec.min_ready_seconds, "spec.minReadySeconds", errs);
-    non_negative(
-        spec.ordinals.as_ref().and_then(|o| o.start),
-        "spec.ordinals.start",
-        errs,
-    );
-    non_negative(
-        spec.revision_history_limit,
-        "spec.revisionHistoryLimit",
-        errs,
-    );
+    non_negative(spec.ordinals.as_ref().and_then(|o| o.start), "spec.ordinals.start", errs);
+    non_negative(spec.revision_history_limit, "spec.revisionHistoryLimit", errs);
     if let Some(svc) = spec.service_name.as_deref().filter(|s| !s.is_empty()) {
         let problems = dns1123_label(svc);
         if !problems.is_empty() {
-            errs.push(FieldError::invalid(
-                "spec.serviceName",
-                format!("{svc:?}"),
-                &problems.join("; "),
-            ));
+            errs.push(FieldError::invalid("spec.serviceName", format!("{svc:?}"), &problems.join("; ")));
         }
     }
 
@@ -651,19 +533,11 @@ fn validate_statefulset(set: &StatefulSet, errs: &mut Vec<FieldError>) {
     } else {
         validate_selector(sel, "spec.selector", errs);
         if selector_is_empty(sel) {
-            errs.push(FieldError::invalid(
-                "spec.selector",
-                json(sel),
-                "empty selector is invalid for statefulset",
-            ));
+            errs.push(FieldError::invalid("spec.selector", json(sel), "empty selector is invalid for statefulset"));
         }
     }
     let template = &spec.template;
-    let labels = template
-        .metadata
-        .as_ref()
-        .and_then(|m| m.labels.clone())
-        .unwrap_or_default();
+    let labels = template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
     // A nil selector selects nothing (so it cannot match the template); an empty one, everything.
     if selector_is_nil(sel) || (!selector_is_empty(sel) && !selector_matches(sel, &labels)) {
         errs.push(FieldError::invalid(
@@ -672,11 +546,7 @@ fn validate_statefulset(set: &StatefulSet, errs: &mut Vec<FieldError>) {
             "`selector` does not match template `labels`",
         ));
     }
-    validate_labels(
-        template.metadata.as_ref().and_then(|m| m.labels.as_ref()),
-        "spec.template.metadata.labels",
-        errs,
-    );
+    validate_labels(template.metadata.as_ref().and_then(|m| m.labels.as_ref()), "spec.template.metadata.labels", errs);
 
     let mut claim_names = BTreeSet::new();
     for (i, claim) in spec.volume_claim_templates.iter().flatten().enumerate() {
@@ -686,24 +556,15 @@ fn validate_statefulset(set: &StatefulSet, errs: &mut Vec<FieldError>) {
             Some(name) => {
                 let problems = dns1123_label(name);
                 if !problems.is_empty() {
-                    errs.push(FieldError::invalid(
-                        field,
-                        format!("{name:?}"),
-                        &problems.join("; "),
-                    ));
+                    errs.push(FieldError::invalid(field, format!("{name:?}"), &problems.join("; ")));
                 } else if !claim_names.insert(name.to_string()) {
                     errs.push(FieldError::duplicate(field, name));
                 }
             }
         }
         match &claim.spec {
-            Some(spec) => {
-                validate_claim_spec(spec, &format!("spec.volumeClaimTemplates[{i}].spec"), errs)
-            }
-            None => errs.push(FieldError::required(
-                format!("spec.volumeClaimTemplates[{i}].spec"),
-                "",
-            )),
+            Some(spec) => validate_claim_spec(spec, &format!("spec.volumeClaimTemplates[{i}].spec"), errs),
+            None => errs.push(FieldError::required(format!("spec.volumeClaimTemplates[{i}].spec"), "")),
         }
     }
     match &template.spec {
@@ -727,20 +588,12 @@ fn validate_max_unavailable(mu: &IntOrString, errs: &mut Vec<FieldError>) {
     }
 }
 
-fn validate_template_pod_spec(
-    pod: &PodSpec,
-    claim_names: &BTreeSet<String>,
-    errs: &mut Vec<FieldError>,
-) {
+fn validate_template_pod_spec(pod: &PodSpec, claim_names: &BTreeSet<String>, errs: &mut Vec<FieldError>) {
     let base = "spec.template.spec";
     if let Some(policy) = pod.restart_policy.as_deref().filter(|p| !p.is_empty())
         && policy != "Always"
     {
-        errs.push(FieldError::not_supported(
-            format!("{base}.restartPolicy"),
-            policy,
-            &["Always"],
-        ));
+        errs.push(FieldError::not_supported(format!("{base}.restartPolicy"), policy, &["Always"]));
     }
     if pod.active_deadline_seconds.is_some() {
         errs.push(FieldError::forbidden(
@@ -757,11 +610,7 @@ fn validate_template_pod_spec(
         }
         let problems = dns1123_label(&v.name);
         if !problems.is_empty() {
-            errs.push(FieldError::invalid(
-                field.clone(),
-                format!("{:?}", v.name),
-                &problems.join("; "),
-            ));
+            errs.push(FieldError::invalid(field.clone(), format!("{:?}", v.name), &problems.join("; ")));
         }
         // A claim template overrides a same-named volume (the controller's updateStorage).
         if !volumes.insert(v.name.clone()) && !claim_names.contains(&v.name) {
@@ -772,21 +621,11 @@ fn validate_template_pod_spec(
         errs.push(FieldError::required(format!("{base}.containers"), ""));
     }
     let mut names = BTreeSet::new();
-    for (list, containers) in [
-        (
-            "initContainers",
-            pod.init_containers.as_deref().unwrap_or_default(),
-        ),
-        ("containers", &pod.containers),
-    ] {
+    for (list, containers) in
+        [("initContainers", pod.init_containers.as_deref().unwrap_or_default()), ("containers", &pod.containers)]
+    {
         for (i, c) in containers.iter().enumerate() {
-            validate_container(
-                c,
-                &format!("{base}.{list}[{i}]"),
-                &volumes,
-                &mut names,
-                errs,
-            );
+            validate_container(c, &format!("{base}.{list}[{i}]"), &volumes, &mut names, errs);
         }
     }
 }
@@ -803,11 +642,7 @@ fn validate_container(
     } else {
         let problems = dns1123_label(&c.name);
         if !problems.is_empty() {
-            errs.push(FieldError::invalid(
-                format!("{field}.name"),
-                format!("{:?}", c.name),
-                &problems.join("; "),
-            ));
+            errs.push(FieldError::invalid(format!("{field}.name"), format!("{:?}", c.name), &problems.join("; ")));
         } else if !names.insert(c.name.clone()) {
             errs.push(FieldError::duplicate(format!("{field}.name"), &c.name));
         }
@@ -865,19 +700,12 @@ fn validate_service(svc: &Service, errs: &mut Vec<FieldError>) {
                 Some(name) => {
                     let problems = dns1123_subdomain(name.strip_suffix('.').unwrap_or(name));
                     if !problems.is_empty() {
-                        errs.push(FieldError::invalid(
-                            "spec.externalName",
-                            format!("{name:?}"),
-                            &problems.join("; "),
-                        ));
+                        errs.push(FieldError::invalid("spec.externalName", format!("{name:?}"), &problems.join("; ")));
                     }
                 }
             }
             if !ip.is_empty() {
-                errs.push(FieldError::forbidden(
-                    "spec.clusterIP",
-                    "may not be set for ExternalName services",
-                ));
+                errs.push(FieldError::forbidden("spec.clusterIP", "may not be set for ExternalName services"));
             }
         }
         other => errs.push(FieldError::not_supported(
@@ -922,11 +750,7 @@ fn validate_service(svc: &Service, errs: &mut Vec<FieldError>) {
     if let Some(a) = spec.session_affinity.as_deref().filter(|a| !a.is_empty())
         && !matches!(a, "ClientIP" | "None")
     {
-        errs.push(FieldError::not_supported(
-            "spec.sessionAffinity",
-            a,
-            &["ClientIP", "None"],
-        ));
+        errs.push(FieldError::not_supported("spec.sessionAffinity", a, &["ClientIP", "None"]));
     }
     validate_labels(spec.selector.as_ref(), "spec.selector", errs);
 
@@ -943,58 +767,34 @@ fn validate_service(svc: &Service, errs: &mut Vec<FieldError>) {
             Some(name) => {
                 let problems = dns1123_label(name);
                 if !problems.is_empty() {
-                    errs.push(FieldError::invalid(
-                        format!("{f}.name"),
-                        format!("{name:?}"),
-                        &problems.join("; "),
-                    ));
+                    errs.push(FieldError::invalid(format!("{f}.name"), format!("{name:?}"), &problems.join("; ")));
                 } else if !names.insert(name.to_string()) {
                     errs.push(FieldError::duplicate(format!("{f}.name"), name));
                 }
             }
         }
         if !(1..=65535).contains(&p.port) {
-            errs.push(FieldError::invalid(
-                format!("{f}.port"),
-                p.port,
-                "must be between 1 and 65535, inclusive",
-            ));
+            errs.push(FieldError::invalid(format!("{f}.port"), p.port, "must be between 1 and 65535, inclusive"));
         }
         if let Some(proto) = p.protocol.as_deref().filter(|p| !p.is_empty())
             && !matches!(proto, "TCP" | "UDP" | "SCTP")
         {
-            errs.push(FieldError::not_supported(
-                format!("{f}.protocol"),
-                proto,
-                &["SCTP", "TCP", "UDP"],
-            ));
+            errs.push(FieldError::not_supported(format!("{f}.protocol"), proto, &["SCTP", "TCP", "UDP"]));
         }
         match &p.target_port {
             Some(IntOrString::Int(t)) if !(1..=65535).contains(t) => {
-                errs.push(FieldError::invalid(
-                    format!("{f}.targetPort"),
-                    t,
-                    "must be between 1 and 65535, inclusive",
-                ))
+                errs.push(FieldError::invalid(format!("{f}.targetPort"), t, "must be between 1 and 65535, inclusive"))
             }
             Some(IntOrString::String(s)) => {
                 let problems = iana_svc_name(s);
                 if !problems.is_empty() {
-                    errs.push(FieldError::invalid(
-                        format!("{f}.targetPort"),
-                        format!("{s:?}"),
-                        &problems.join(", "),
-                    ));
+                    errs.push(FieldError::invalid(format!("{f}.targetPort"), format!("{s:?}"), &problems.join(", ")));
                 }
             }
             _ => {}
         }
         if let Some(np) = p.node_port.filter(|np| !(0..=65535).contains(np)) {
-            errs.push(FieldError::invalid(
-                format!("{f}.nodePort"),
-                np,
-                "must be between 1 and 65535, inclusive",
-            ));
+            errs.push(FieldError::invalid(format!("{f}.nodePort"), np, "must be between 1 and 65535, inclusive"));
         }
     }
 }
@@ -1006,38 +806,20 @@ fn validate_service(svc: &Service, errs: &mut Vec<FieldError>) {
 fn validate_claim_spec(spec: &PersistentVolumeClaimSpec, field: &str, errs: &mut Vec<FieldError>) {
     let modes = spec.access_modes.as_deref().unwrap_or_default();
     if modes.is_empty() {
-        errs.push(FieldError::required(
-            format!("{field}.accessModes"),
-            "at least 1 access mode is required",
-        ));
+        errs.push(FieldError::required(format!("{field}.accessModes"), "at least 1 access mode is required"));
     }
-    const MODES: [&str; 4] = [
-        "ReadOnlyMany",
-        "ReadWriteMany",
-        "ReadWriteOnce",
-        "ReadWriteOncePod",
-    ];
+    const MODES: [&str; 4] = ["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"];
     for m in modes {
         if !MODES.contains(&m.as_str()) {
-            errs.push(FieldError::not_supported(
-                format!("{field}.accessModes"),
-                m,
-                &MODES,
-            ));
+            errs.push(FieldError::not_supported(format!("{field}.accessModes"), m, &MODES));
         }
     }
     let resources = spec.resources.as_ref();
     let requests = resources.and_then(|r| r.requests.as_ref());
     if requests.is_none_or(|r| !r.contains_key("storage")) {
-        errs.push(FieldError::required(
-            format!("{field}.resources[storage]"),
-            "",
-        ));
+        errs.push(FieldError::required(format!("{field}.resources[storage]"), ""));
     }
-    for (kind, list) in [
-        ("requests", requests),
-        ("limits", resources.and_then(|r| r.limits.as_ref())),
-    ] {
+    for (kind, list) in [("requests", requests), ("limits", resources.and_then(|r| r.limits.as_ref()))] {
         for (name, q) in list.into_iter().flatten() {
             if !is_quantity(&q.0) {
                 errs.push(FieldError::invalid(
@@ -1054,17 +836,13 @@ fn validate_claim_spec(spec: &PersistentVolumeClaimSpec, field: &str, errs: &mut
 /// (Ki Mi Gi Ti Pi Ei), decimal-SI (n u m k M G T P E) or exponent (e3, E-2) suffix.
 fn is_quantity(s: &str) -> bool {
     let s = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let number_len = s
-        .bytes()
-        .take_while(|c| c.is_ascii_digit() || *c == b'.')
-        .count();
+    let number_len = s.bytes().take_while(|c| c.is_ascii_digit() || *c == b'.').count();
     let (number, suffix) = s.split_at(number_len);
     if number.is_empty() || number == "." || number.matches('.').count() > 1 {
         return false;
     }
     match suffix {
-        "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "n" | "u" | "m" | "k" | "M" | "G" | "T"
-        | "P" | "E" => true,
+        "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "n" | "u" | "m" | "k" | "M" | "G" | "T" | "P" | "E" => true,
         _ => {
             let Some(exp) = suffix.strip_prefix(['e', 'E']) else {
                 return false;
@@ -1091,11 +869,7 @@ fn validate_label_field(value: Option<&str>, field: &str, errs: &mut Vec<FieldEr
     if let Some(v) = value.filter(|v| !v.is_empty()) {
         let problems = dns1123_label(v);
         if !problems.is_empty() {
-            errs.push(FieldError::invalid(
-                field,
-                format!("{v:?}"),
-                &problems.join("; "),
-            ));
+            errs.push(FieldError::invalid(field, format!("{v:?}"), &problems.join("; ")));
         }
     }
 }
@@ -1119,11 +893,7 @@ fn validate_pod_identity(pod: &Pod, errs: &mut Vec<FieldError>) {
 fn validate_endpoint_slice(slice: &EndpointSlice, errs: &mut Vec<FieldError>) {
     let ty = slice.address_type.as_str();
     if !matches!(ty, "IPv4" | "IPv6" | "FQDN") {
-        errs.push(FieldError::not_supported(
-            "addressType",
-            ty,
-            &["FQDN", "IPv4", "IPv6"],
-        ));
+        errs.push(FieldError::not_supported("addressType", ty, &["FQDN", "IPv4", "IPv6"]));
     }
     for (i, ep) in slice.endpoints.iter().enumerate() {
         let field = format!("endpoints[{i}]");
@@ -1137,20 +907,16 @@ fn validate_endpoint_slice(slice: &EndpointSlice, errs: &mut Vec<FieldError>) {
         for (j, addr) in ep.addresses.iter().enumerate() {
             let f = format!("{field}.addresses[{j}]");
             match ty {
-                "IPv4" if addr.parse::<std::net::Ipv4Addr>().is_err() => errs.push(
-                    FieldError::invalid(f, format!("{addr:?}"), "must be a valid IPv4 address"),
-                ),
-                "IPv6" if addr.parse::<std::net::Ipv6Addr>().is_err() => errs.push(
-                    FieldError::invalid(f, format!("{addr:?}"), "must be a valid IPv6 address"),
-                ),
+                "IPv4" if addr.parse::<std::net::Ipv4Addr>().is_err() => {
+                    errs.push(FieldError::invalid(f, format!("{addr:?}"), "must be a valid IPv4 address"))
+                }
+                "IPv6" if addr.parse::<std::net::Ipv6Addr>().is_err() => {
+                    errs.push(FieldError::invalid(f, format!("{addr:?}"), "must be a valid IPv6 address"))
+                }
                 "FQDN" => {
                     let problems = dns1123_subdomain(addr);
                     if !problems.is_empty() {
-                        errs.push(FieldError::invalid(
-                            f,
-                            format!("{addr:?}"),
-                            &problems.join("; "),
-                        ));
+                        errs.push(FieldError::invalid(f, format!("{addr:?}"), &problems.join("; ")));
                     }
                 }
                 _ => {}
@@ -1169,11 +935,7 @@ fn validate_endpoint_slice(slice: &EndpointSlice, errs: &mut Vec<FieldError>) {
             errs.push(FieldError::duplicate(format!("{field}.name"), name));
         }
         if let Some(port) = p.port.filter(|p| !(1..=65535).contains(p)) {
-            errs.push(FieldError::invalid(
-                format!("{field}.port"),
-                port,
-                "must be between 1 and 65535, inclusive",
-            ));
+            errs.push(FieldError::invalid(format!("{field}.port"), port, "must be between 1 and 65535, inclusive"));
         }
         validate_protocol(p.protocol.as_deref(), &format!("{field}.protocol"), errs);
     }
@@ -1182,17 +944,10 @@ fn validate_endpoint_slice(slice: &EndpointSlice, errs: &mut Vec<FieldError>) {
 fn validate_endpoints(ep: &Endpoints, errs: &mut Vec<FieldError>) {
     for (i, subset) in ep.subsets.iter().flatten().enumerate() {
         let field = format!("subsets[{i}]");
-        for (list, addrs) in [
-            ("addresses", &subset.addresses),
-            ("notReadyAddresses", &subset.not_ready_addresses),
-        ] {
+        for (list, addrs) in [("addresses", &subset.addresses), ("notReadyAddresses", &subset.not_ready_addresses)] {
             for (j, a) in addrs.iter().flatten().enumerate() {
                 validate_ip(&a.ip, format!("{field}.{list}[{j}].ip"), errs);
-                validate_label_field(
-                    a.hostname.as_deref(),
-                    &format!("{field}.{list}[{j}].hostname"),
-                    errs,
-                );
+                validate_label_field(a.hostname.as_deref(), &format!("{field}.{list}[{j}].hostname"), errs);
             }
         }
         for (j, p) in subset.ports.iter().flatten().enumerate() {
@@ -1203,11 +958,7 @@ fn validate_endpoints(ep: &Endpoints, errs: &mut Vec<FieldError>) {
                     "must be between 1 and 65535, inclusive",
                 ));
             }
-            validate_protocol(
-                p.protocol.as_deref(),
-                &format!("{field}.ports[{j}].protocol"),
-                errs,
-            );
+            validate_protocol(p.protocol.as_deref(), &format!("{field}.ports[{j}].protocol"), errs);
         }
     }
 }
@@ -1216,10 +967,6 @@ fn validate_protocol(proto: Option<&str>, field: &str, errs: &mut Vec<FieldError
     if let Some(proto) = proto.filter(|p| !p.is_empty())
         && !matches!(proto, "TCP" | "UDP" | "SCTP")
     {
-        errs.push(FieldError::not_supported(
-            field,
-            proto,
-            &["SCTP", "TCP", "UDP"],
-        ));
+        errs.push(FieldError::not_supported(field, proto, &["SCTP", "TCP", "UDP"]));
     }
 }

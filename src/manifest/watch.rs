@@ -68,9 +68,7 @@ impl Target {
         let (Some(name), Some(parent)) = (event_path.file_name(), event_path.parent()) else {
             return;
         };
-        if parent != self.dir
-            && std::fs::canonicalize(parent).ok().as_deref() != Some(self.dir.as_path())
-        {
+        if parent != self.dir && std::fs::canonicalize(parent).ok().as_deref() != Some(self.dir.as_path()) {
             return;
         }
         if name == KUBE_ATOMIC_LINK {
@@ -88,9 +86,7 @@ impl Target {
     fn everything(&self, out: &mut Vec<PathBuf>) {
         match &self.file {
             Some(_) => out.push(self.given.clone()),
-            None => {
-                out.extend(super::discover(std::slice::from_ref(&self.given)).unwrap_or_default())
-            }
+            None => out.extend(super::discover(std::slice::from_ref(&self.given)).unwrap_or_default()),
         }
     }
 }
@@ -98,28 +94,15 @@ impl Target {
 /// Watch files and directories (as given to [`super::discover`]) and receive the path of each
 /// manifest file that changed, was replaced, created or deleted, at most once per
 /// [`DEBOUNCE`](super::WATCH_DEBOUNCE) burst (75 ms). Must be called inside a tokio runtime.
-pub fn watch(
-    paths: Vec<PathBuf>,
-) -> Result<(ManifestWatcher, mpsc::Receiver<PathBuf>), ManifestError> {
-    let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-        ManifestError::new(
-            Path::new(""),
-            None,
-            "manifest watching needs a tokio runtime",
-        )
-    })?;
+pub fn watch(paths: Vec<PathBuf>) -> Result<(ManifestWatcher, mpsc::Receiver<PathBuf>), ManifestError> {
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|_| ManifestError::new(Path::new(""), None, "manifest watching needs a tokio runtime"))?;
     let mut targets = Vec::new();
     for path in &paths {
-        let fail = |e: &dyn std::fmt::Display| {
-            ManifestError::new(path, None, format!("cannot watch: {e}"))
-        };
+        let fail = |e: &dyn std::fmt::Display| ManifestError::new(path, None, format!("cannot watch: {e}"));
         let meta = std::fs::metadata(path).map_err(|e| fail(&e))?;
         let target = if meta.is_dir() {
-            Target {
-                dir: std::fs::canonicalize(path).map_err(|e| fail(&e))?,
-                file: None,
-                given: path.clone(),
-            }
+            Target { dir: std::fs::canonicalize(path).map_err(|e| fail(&e))?, file: None, given: path.clone() }
         } else {
             let parent = match path.parent() {
                 Some(p) if !p.as_os_str().is_empty() => p,
@@ -136,38 +119,29 @@ pub fn watch(
 
     let (raw_tx, raw_rx) = mpsc::unbounded_channel::<PathBuf>();
     let handler_targets = targets.clone();
-    let mut watcher =
-        notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
-            Ok(event) => {
-                let mut changed = Vec::new();
-                if event.need_rescan() {
-                    // Events were lost (inotify queue overflow): everything may have changed.
-                    for t in &handler_targets {
-                        t.everything(&mut changed);
-                    }
-                } else if matches!(event.kind, EventKind::Access(_) | EventKind::Other)
-                    && !is_close_write(&event.kind)
-                {
-                    return;
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
+        Ok(event) => {
+            let mut changed = Vec::new();
+            if event.need_rescan() {
+                // Events were lost (inotify queue overflow): everything may have changed.
+                for t in &handler_targets {
+                    t.everything(&mut changed);
                 }
-                for p in &event.paths {
-                    for t in &handler_targets {
-                        t.matches(p, &mut changed);
-                    }
-                }
-                for path in changed {
-                    let _ = raw_tx.send(path);
+            } else if matches!(event.kind, EventKind::Access(_) | EventKind::Other) && !is_close_write(&event.kind) {
+                return;
+            }
+            for p in &event.paths {
+                for t in &handler_targets {
+                    t.matches(p, &mut changed);
                 }
             }
-            Err(e) => tracing::warn!("manifest watch error: {e}"),
-        })
-        .map_err(|e| {
-            ManifestError::new(
-                Path::new(""),
-                None,
-                format!("cannot start file watcher: {e}"),
-            )
-        })?;
+            for path in changed {
+                let _ = raw_tx.send(path);
+            }
+        }
+        Err(e) => tracing::warn!("manifest watch error: {e}"),
+    })
+    .map_err(|e| ManifestError::new(Path::new(""), None, format!("cannot start file watcher: {e}")))?;
     let mut watched = Vec::new();
     for t in &targets {
         if watched.contains(&t.dir) {
@@ -180,24 +154,12 @@ pub fn watch(
     }
 
     let (tx, rx) = mpsc::channel(256);
-    let task =
-        runtime.spawn(debounce(raw_rx, tx).instrument(tracing::info_span!("manifest_watch")));
-    Ok((
-        ManifestWatcher {
-            _watcher: watcher,
-            task,
-        },
-        rx,
-    ))
+    let task = runtime.spawn(debounce(raw_rx, tx).instrument(tracing::info_span!("manifest_watch")));
+    Ok((ManifestWatcher { _watcher: watcher, task }, rx))
 }
 
 fn is_close_write(kind: &EventKind) -> bool {
-    matches!(
-        kind,
-        EventKind::Access(notify::event::AccessKind::Close(
-            notify::event::AccessMode::Write
-        ))
-    )
+    matches!(kind, EventKind::Access(notify::event::AccessKind::Close(notify::event::AccessMode::Write)))
 }
 
 async fn debounce(mut raw: mpsc::UnboundedReceiver<PathBuf>, out: mpsc::Sender<PathBuf>) {
@@ -244,11 +206,7 @@ mod tests {
         assert_eq!(rx.recv().await, Some(PathBuf::from("a.yaml")));
         assert_eq!(rx.recv().await, Some(PathBuf::from("b.yaml")));
         assert!(start.elapsed() >= DEBOUNCE);
-        assert!(
-            tokio::time::timeout(Duration::from_millis(200), rx.recv())
-                .await
-                .is_err()
-        );
+        assert!(tokio::time::timeout(Duration::from_millis(200), rx.recv()).await.is_err());
         drop(raw_tx);
         task.await.unwrap();
         assert_eq!(rx.recv().await, None);

@@ -86,8 +86,12 @@ fn slim_meta(m: ObjectMeta) -> ObjectMeta {
 /// Drops what neither the cache's conversions nor endpoint derivation read.
 fn slim(obj: Object) -> Object {
     match obj {
-        Object::Namespace(o) => Object::Namespace(Namespace { metadata: slim_meta(o.metadata), ..Namespace::default() }),
-        Object::Service(o) => Object::Service(K8sService { metadata: slim_meta(o.metadata), spec: o.spec, status: None }),
+        Object::Namespace(o) => {
+            Object::Namespace(Namespace { metadata: slim_meta(o.metadata), ..Namespace::default() })
+        }
+        Object::Service(o) => {
+            Object::Service(K8sService { metadata: slim_meta(o.metadata), spec: o.spec, status: None })
+        }
         Object::EndpointSlice(o) => Object::EndpointSlice(EndpointSlice { metadata: slim_meta(o.metadata), ..o }),
         Object::Endpoints(o) => Object::Endpoints(Endpoints { metadata: slim_meta(o.metadata), ..o }),
         Object::Pod(o) => {
@@ -271,7 +275,9 @@ fn uncovered_namespaces(objects: &[Object]) -> HashSet<String> {
     objects
         .iter()
         .filter(|o| match o {
-            Object::Service(s) => s.spec.as_ref().and_then(|sp| sp.selector.as_ref()).is_some_and(|sel| !sel.is_empty()),
+            Object::Service(s) => {
+                s.spec.as_ref().and_then(|sp| sp.selector.as_ref()).is_some_and(|sel| !sel.is_empty())
+            }
             _ => false,
         })
         .filter_map(Object::key)
@@ -378,7 +384,11 @@ fn derived_slices(objects: &[Object]) -> Vec<Object> {
 
 /// Runs the source: initial load, mark synced, then apply file changes until
 /// `shutdown` resolves. Owns the cache (the single writer).
-pub async fn run(mut source: ManifestSource, mut cache: Cache, shutdown: impl std::future::Future<Output = ()>) -> Result<(), ManifestError> {
+pub async fn run(
+    mut source: ManifestSource,
+    mut cache: Cache,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ManifestError> {
     let started = std::time::Instant::now();
     // Watch before the first load: an edit made while loading (or right after
     // /ready turns 200) is then never missed, at worst re-read once.
@@ -390,8 +400,13 @@ pub async fn run(mut source: ManifestSource, mut cache: Cache, shutdown: impl st
     crate::run::release_memory();
     let c = cache.counts();
     tracing::info!(
-        files = report.loaded, services = c.services, endpoint_sets = c.endpoint_sets, pods = c.pods,
-        names = c.names, elapsed_ms = started.elapsed().as_millis() as u64, "manifests loaded; cache synced"
+        files = report.loaded,
+        services = c.services,
+        endpoint_sets = c.endpoint_sets,
+        pods = c.pods,
+        names = c.names,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "manifests loaded; cache synced"
     );
     tokio::pin!(shutdown);
     loop {

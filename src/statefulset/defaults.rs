@@ -19,8 +19,7 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    Container, EmptyDirVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements,
+    Container, EmptyDirVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -45,22 +44,13 @@ pub enum DefaultingError {
 /// `max_unavailable_gate`: gate MaxUnavailableStatefulSet (defaults `maxUnavailable: 1`).
 pub fn default_statefulset(set: &mut StatefulSet, max_unavailable_gate: bool) {
     let spec = set.spec.get_or_insert_with(Default::default);
-    if spec
-        .pod_management_policy
-        .as_deref()
-        .unwrap_or("")
-        .is_empty()
-    {
+    if spec.pod_management_policy.as_deref().unwrap_or("").is_empty() {
         spec.pod_management_policy = Some(ORDERED_READY.into());
     }
-    let strategy = spec
-        .update_strategy
-        .get_or_insert_with(StatefulSetUpdateStrategy::default);
+    let strategy = spec.update_strategy.get_or_insert_with(StatefulSetUpdateStrategy::default);
     if strategy.type_.as_deref().unwrap_or("").is_empty() {
         strategy.type_ = Some(ROLLING_UPDATE.into());
-        strategy
-            .rolling_update
-            .get_or_insert_with(RollingUpdateStatefulSetStrategy::default);
+        strategy.rolling_update.get_or_insert_with(RollingUpdateStatefulSetStrategy::default);
     }
     if strategy.type_.as_deref() == Some(ROLLING_UPDATE)
         && let Some(ru) = strategy.rolling_update.as_mut()
@@ -100,17 +90,12 @@ pub fn default_pod_template(t: &mut PodTemplateSpec) {
     if spec.restart_policy.as_deref().unwrap_or("").is_empty() {
         spec.restart_policy = Some("Always".into());
     }
-    spec.security_context
-        .get_or_insert_with(PodSecurityContext::default);
+    spec.security_context.get_or_insert_with(PodSecurityContext::default);
     spec.termination_grace_period_seconds.get_or_insert(30);
     if spec.scheduler_name.as_deref().unwrap_or("").is_empty() {
         spec.scheduler_name = Some("default-scheduler".into());
     }
-    for c in spec
-        .containers
-        .iter_mut()
-        .chain(spec.init_containers.iter_mut().flatten())
-    {
+    for c in spec.containers.iter_mut().chain(spec.init_containers.iter_mut().flatten()) {
         default_container(c);
     }
     for v in spec.volumes.iter_mut().flatten() {
@@ -175,44 +160,21 @@ fn default_probe(p: &mut Probe) {
 fn default_container(c: &mut Container) {
     if c.image_pull_policy.as_deref().unwrap_or("").is_empty() {
         let tag = image_tag(c.image.as_deref().unwrap_or(""));
-        c.image_pull_policy = Some(
-            if tag == "latest" {
-                "Always"
-            } else {
-                "IfNotPresent"
-            }
-            .into(),
-        );
+        c.image_pull_policy = Some(if tag == "latest" { "Always" } else { "IfNotPresent" }.into());
     }
-    if c.termination_message_path
-        .as_deref()
-        .unwrap_or("")
-        .is_empty()
-    {
+    if c.termination_message_path.as_deref().unwrap_or("").is_empty() {
         c.termination_message_path = Some("/dev/termination-log".into());
     }
-    if c.termination_message_policy
-        .as_deref()
-        .unwrap_or("")
-        .is_empty()
-    {
+    if c.termination_message_policy.as_deref().unwrap_or("").is_empty() {
         c.termination_message_policy = Some("File".into());
     }
-    c.resources
-        .get_or_insert_with(ResourceRequirements::default);
+    c.resources.get_or_insert_with(ResourceRequirements::default);
     for p in c.ports.iter_mut().flatten() {
         if p.protocol.as_deref().unwrap_or("").is_empty() {
             p.protocol = Some("TCP".into());
         }
     }
-    for p in [
-        &mut c.liveness_probe,
-        &mut c.readiness_probe,
-        &mut c.startup_probe,
-    ]
-    .into_iter()
-    .flatten()
-    {
+    for p in [&mut c.liveness_probe, &mut c.readiness_probe, &mut c.startup_probe].into_iter().flatten() {
         default_probe(p);
     }
     for e in c.env.iter_mut().flatten() {
@@ -230,26 +192,10 @@ fn default_container(c: &mut Container) {
 ///   empty), `updateStrategy.type` OnDelete, partition 0 only for an explicit RollingUpdate with a
 ///   `rollingUpdate` block;
 /// - `apps/v1beta2` and `apps/v1`: RollingUpdate with partition 0; `spec.selector` is required.
-pub fn legacy_to_apps_v1(
-    mut manifest: Value,
-    max_unavailable_gate: bool,
-) -> Result<StatefulSet, DefaultingError> {
-    let api_version = manifest
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let kind = manifest
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    if kind != "StatefulSet"
-        || !matches!(
-            api_version.as_str(),
-            "apps/v1" | "apps/v1beta1" | "apps/v1beta2"
-        )
-    {
+pub fn legacy_to_apps_v1(mut manifest: Value, max_unavailable_gate: bool) -> Result<StatefulSet, DefaultingError> {
+    let api_version = manifest.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string();
+    let kind = manifest.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+    if kind != "StatefulSet" || !matches!(api_version.as_str(), "apps/v1" | "apps/v1beta1" | "apps/v1beta2") {
         return Err(DefaultingError::Unsupported { api_version, kind });
     }
     let template_labels = manifest.pointer("/spec/template/metadata/labels").cloned();
@@ -258,43 +204,29 @@ pub fn legacy_to_apps_v1(
         .ok_or_else(|| DefaultingError::Decode("a StatefulSet must be an object".into()))?
         .entry("spec")
         .or_insert_with(|| Value::Object(Default::default()));
-    let spec = spec
-        .as_object_mut()
-        .ok_or_else(|| DefaultingError::Decode("spec: must be an object".into()))?;
+    let spec = spec.as_object_mut().ok_or_else(|| DefaultingError::Decode("spec: must be an object".into()))?;
     let beta1 = api_version == "apps/v1beta1";
     if beta1 {
         let labels = template_labels.filter(|l| l.as_object().is_some_and(|o| !o.is_empty()));
         if let Some(labels) = labels {
             if spec.get("selector").is_none_or(Value::is_null) {
-                spec.insert(
-                    "selector".into(),
-                    serde_json::json!({ "matchLabels": labels }),
-                );
+                spec.insert("selector".into(), serde_json::json!({ "matchLabels": labels }));
             }
-            let meta_labels_empty = manifest
-                .pointer("/metadata/labels")
-                .is_none_or(|l| l.as_object().is_none_or(|o| o.is_empty()));
-            if meta_labels_empty
-                && let Some(meta) = manifest.get_mut("metadata").and_then(Value::as_object_mut)
-            {
+            let meta_labels_empty =
+                manifest.pointer("/metadata/labels").is_none_or(|l| l.as_object().is_none_or(|o| o.is_empty()));
+            if meta_labels_empty && let Some(meta) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.insert("labels".into(), labels);
             }
         }
     }
-    if manifest
-        .pointer("/spec/selector")
-        .is_none_or(Value::is_null)
-    {
+    if manifest.pointer("/spec/selector").is_none_or(Value::is_null) {
         return Err(DefaultingError::SelectorRequired);
     }
     manifest["apiVersion"] = Value::String("apps/v1".into());
-    let mut set: StatefulSet =
-        serde_json::from_value(manifest).map_err(|e| DefaultingError::Decode(e.to_string()))?;
+    let mut set: StatefulSet = serde_json::from_value(manifest).map_err(|e| DefaultingError::Decode(e.to_string()))?;
     if beta1 {
         let spec = set.spec.get_or_insert_with(Default::default);
-        let strategy = spec
-            .update_strategy
-            .get_or_insert_with(StatefulSetUpdateStrategy::default);
+        let strategy = spec.update_strategy.get_or_insert_with(StatefulSetUpdateStrategy::default);
         if strategy.type_.as_deref().unwrap_or("").is_empty() {
             strategy.type_ = Some(ON_DELETE.into());
         }

@@ -10,9 +10,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{
-    PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, Pod, PodSpec, Volume,
-};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimVolumeSource, Pod, PodSpec, Volume};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
@@ -39,20 +37,11 @@ pub fn spec_replicas(set: &StatefulSet) -> i64 {
 }
 /// `set.Spec.MinReadySeconds`.
 pub fn min_ready_seconds(set: &StatefulSet) -> i64 {
-    i64::from(
-        set.spec
-            .as_ref()
-            .and_then(|s| s.min_ready_seconds)
-            .unwrap_or(0),
-    )
+    i64::from(set.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0))
 }
 /// `getStartOrdinal`: `spec.ordinals.start` if `spec.ordinals` is set, else 0 (ref §1.1).
 pub fn start_ordinal(set: &StatefulSet) -> i64 {
-    set.spec
-        .as_ref()
-        .and_then(|s| s.ordinals.as_ref())
-        .and_then(|o| o.start)
-        .map_or(0, i64::from)
+    set.spec.as_ref().and_then(|s| s.ordinals.as_ref()).and_then(|o| o.start).map_or(0, i64::from)
 }
 /// `getEndOrdinal` = start + replicas − 1 (inclusive).
 pub fn end_ordinal(set: &StatefulSet) -> i64 {
@@ -65,10 +54,7 @@ pub fn pod_in_ordinal_range(pod: &Pod, set: &StatefulSet) -> bool {
 }
 /// `set.Spec.VolumeClaimTemplates`.
 pub fn claim_templates(set: &StatefulSet) -> &[PersistentVolumeClaim] {
-    set.spec
-        .as_ref()
-        .and_then(|s| s.volume_claim_templates.as_deref())
-        .unwrap_or(&[])
+    set.spec.as_ref().and_then(|s| s.volume_claim_templates.as_deref()).unwrap_or(&[])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -116,12 +102,7 @@ pub fn is_member_of(set: &StatefulSet, pod: &Pod) -> bool {
 
 /// `getPersistentVolumeClaimName`: `<template>-<set>-<ordinal>` (ref §1.4).
 pub fn claim_name(set: &StatefulSet, template: &PersistentVolumeClaim, ordinal: i64) -> String {
-    format!(
-        "{}-{}-{}",
-        obj_name(&template.metadata),
-        set_name(set),
-        ordinal
-    )
+    format!("{}-{}-{}", obj_name(&template.metadata), set_name(set), ordinal)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,10 +134,7 @@ pub fn pod_controller_ref(pod: &Pod) -> OwnerReference {
 
 /// `metav1.GetControllerOf`: the first owner reference with `controller: true`.
 pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
-    meta.owner_references
-        .iter()
-        .flatten()
-        .find(|r| r.controller == Some(true))
+    meta.owner_references.iter().flatten().find(|r| r.controller == Some(true))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -164,19 +142,12 @@ pub fn controller_of(meta: &ObjectMeta) -> Option<&OwnerReference> {
 
 /// `getPodRevision`: the `controller-revision-hash` label ("" if absent).
 pub fn get_pod_revision(pod: &Pod) -> &str {
-    pod.metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(REVISION_LABEL))
-        .map_or("", String::as_str)
+    pod.metadata.labels.as_ref().and_then(|l| l.get(REVISION_LABEL)).map_or("", String::as_str)
 }
 
 /// `setPodRevision`: label `controller-revision-hash = <revision name>`.
 pub fn set_pod_revision(pod: &mut Pod, revision: &str) {
-    pod.metadata
-        .labels
-        .get_or_insert_with(BTreeMap::new)
-        .insert(REVISION_LABEL.into(), revision.into());
+    pod.metadata.labels.get_or_insert_with(BTreeMap::new).insert(REVISION_LABEL.into(), revision.into());
 }
 
 /// `updateIdentity`: name, namespace, pod-name label and (gate PodIndexLabel) pod-index label.
@@ -198,11 +169,7 @@ pub fn init_identity(set: &StatefulSet, pod: &mut Pod, pod_index_label: bool) {
     update_identity(set, pod, pod_index_label);
     let spec = pod.spec.get_or_insert_with(PodSpec::default);
     spec.hostname = pod.metadata.name.clone();
-    spec.subdomain = set
-        .spec
-        .as_ref()
-        .and_then(|s| s.service_name.clone())
-        .filter(|s| !s.is_empty());
+    spec.subdomain = set.spec.as_ref().and_then(|s| s.service_name.clone()).filter(|s| !s.is_empty());
 }
 
 /// `getPersistentVolumeClaims(set, pod)` for an ordinal, in claim-template order (upstream
@@ -210,10 +177,7 @@ pub fn init_identity(set: &StatefulSet, pod: &mut Pod, pod_index_label: bool) {
 /// copy of its template named `<template>-<set>-<ordinal>` in the set's namespace, labels =
 /// template labels overlaid with `selector.matchLabels` (ref §1.4). No owner refs.
 pub fn new_persistent_volume_claims(set: &StatefulSet, ordinal: i64) -> Vec<PersistentVolumeClaim> {
-    let match_labels = set
-        .spec
-        .as_ref()
-        .and_then(|s| s.selector.match_labels.clone());
+    let match_labels = set.spec.as_ref().and_then(|s| s.selector.match_labels.clone());
     claim_templates(set)
         .iter()
         .map(|t| {
@@ -249,26 +213,14 @@ pub fn update_storage(set: &StatefulSet, pod: &mut Pod) {
             ..Volume::default()
         })
         .collect();
-    volumes.extend(
-        current
-            .into_iter()
-            .filter(|v| !templates.iter().any(|t| obj_name(&t.metadata) == v.name)),
-    );
-    spec.volumes = if volumes.is_empty() {
-        None
-    } else {
-        Some(volumes)
-    };
+    volumes.extend(current.into_iter().filter(|v| !templates.iter().any(|t| obj_name(&t.metadata) == v.name)));
+    spec.volumes = if volumes.is_empty() { None } else { Some(volumes) };
 }
 
 /// `newStatefulSetPod`: `GetPodFromTemplate` (labels, annotations, finalizers, spec copied;
 /// `generateName = "<set>-"`; the set's controller ref) + name + `initIdentity` + `updateStorage`.
 pub fn new_statefulset_pod(set: &StatefulSet, ordinal: i64, pod_index_label: bool) -> Pod {
-    let template = set
-        .spec
-        .as_ref()
-        .map(|s| s.template.clone())
-        .unwrap_or_default();
+    let template = set.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
     let tmeta = template.metadata.unwrap_or_default();
     let mut pod = Pod {
         metadata: ObjectMeta {
@@ -300,27 +252,14 @@ pub fn new_versioned_pod(
     ordinal: i64,
     pod_index_label: bool,
 ) -> Pod {
-    let strategy = current_set
-        .spec
-        .as_ref()
-        .and_then(|s| s.update_strategy.as_ref());
+    let strategy = current_set.spec.as_ref().and_then(|s| s.update_strategy.as_ref());
     let is_rolling = strategy.and_then(|s| s.type_.as_deref()) == Some(super::ROLLING_UPDATE);
     let rolling = strategy.and_then(|s| s.rolling_update.as_ref());
     let start = start_ordinal(current_set);
-    let current_replicas = i64::from(
-        current_set
-            .status
-            .as_ref()
-            .and_then(|s| s.current_replicas)
-            .unwrap_or(0),
-    );
+    let current_replicas = i64::from(current_set.status.as_ref().and_then(|s| s.current_replicas).unwrap_or(0));
     let use_current = (is_rolling && rolling.is_none() && ordinal < start + current_replicas)
         || rolling.is_some_and(|r| ordinal < start + i64::from(r.partition.unwrap_or(0)));
-    let (set, rev) = if use_current {
-        (current_set, current_revision)
-    } else {
-        (update_set, update_revision)
-    };
+    let (set, rev) = if use_current { (current_set, current_revision) } else { (update_set, update_revision) };
     let mut pod = new_statefulset_pod(set, ordinal, pod_index_label);
     set_pod_revision(&mut pod, rev);
     pod
@@ -336,13 +275,7 @@ pub fn identity_matches(set: &StatefulSet, pod: &Pod) -> bool {
         && parent == set_name(set)
         && name == pod_name(set_name(set), ordinal)
         && pod.metadata.namespace.as_deref().unwrap_or("") == set_namespace(set)
-        && pod
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(POD_NAME_LABEL))
-            .map(String::as_str)
-            == Some(name)
+        && pod.metadata.labels.as_ref().and_then(|l| l.get(POD_NAME_LABEL)).map(String::as_str) == Some(name)
 }
 
 /// `storageMatches` (ref §1.3): for every claim template a same-named PVC volume whose
@@ -352,11 +285,7 @@ pub fn storage_matches(set: &StatefulSet, pod: &Pod) -> bool {
     if ordinal < 0 {
         return false;
     }
-    let volumes = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.volumes.as_deref())
-        .unwrap_or(&[]);
+    let volumes = pod.spec.as_ref().and_then(|s| s.volumes.as_deref()).unwrap_or(&[]);
     claim_templates(set).iter().all(|t| {
         volumes
             .iter()
@@ -370,10 +299,7 @@ pub fn storage_matches(set: &StatefulSet, pod: &Pod) -> bool {
 // Pod state predicates (ref §3.1).
 
 fn phase(pod: &Pod) -> &str {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.phase.as_deref())
-        .unwrap_or("")
+    pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("")
 }
 /// `isCreated`: `status.phase != ""` (the API server sets Pending on creation).
 pub fn is_created(pod: &Pod) -> bool {
@@ -397,12 +323,7 @@ pub fn is_terminating(pod: &Pod) -> bool {
 }
 
 fn ready_condition(pod: &Pod) -> Option<&k8s_openapi::api::core::v1::PodCondition> {
-    pod.status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == "Ready")
+    pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready")
 }
 /// `podutil.IsPodReady`: the Ready condition is `True`.
 pub fn is_pod_ready(pod: &Pod) -> bool {
@@ -438,12 +359,7 @@ pub fn is_unavailable(pod: &Pod, min_ready_seconds: i64, now: Timestamp) -> bool
 /// When a pod's readiness flips to Ready and `minReadySeconds > 0`, upstream's pod-update handler
 /// also enqueues the set after `minReadySeconds` (1.35 `updatePod`; older versions added 1 s).
 /// Drivers call this on pod updates.
-pub fn requeue_after_pod_update(
-    set: &StatefulSet,
-    old: &Pod,
-    new: &Pod,
-) -> Option<std::time::Duration> {
+pub fn requeue_after_pod_update(set: &StatefulSet, old: &Pod, new: &Pod) -> Option<std::time::Duration> {
     let m = min_ready_seconds(set);
-    (m > 0 && !is_pod_ready(old) && is_pod_ready(new))
-        .then(|| std::time::Duration::from_secs(m as u64))
+    (m > 0 && !is_pod_ready(old) && is_pod_ready(new)).then(|| std::time::Duration::from_secs(m as u64))
 }

@@ -56,9 +56,8 @@ mod tests;
 
 pub use defaults::{DefaultingError, default_pod_template, default_statefulset, legacy_to_apps_v1};
 pub use identity::{
-    get_ordinal, get_parent_name, identity_matches, is_pod_available, is_pod_ready,
-    is_running_and_ready, new_persistent_volume_claims, pod_name, requeue_after_pod_update,
-    storage_matches,
+    get_ordinal, get_parent_name, identity_matches, is_pod_available, is_pod_ready, is_running_and_ready,
+    new_persistent_volume_claims, pod_name, requeue_after_pod_update, storage_matches,
 };
 pub use plan::{Action, Batch, ErrorKind, EventType, ExecError, Options, Phase, Plan, plan};
 pub use revision::RevisionEncoding;

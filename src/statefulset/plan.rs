@@ -29,19 +29,17 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::jiff::Timestamp;
 
 use super::identity::{
-    self, claim_templates, controller_of, get_ordinal, get_pod_revision, identity_matches,
-    is_created, is_failed, is_member_of, is_pending, is_running_and_available,
-    is_running_and_ready, is_succeeded, is_terminating, is_unavailable, min_ready_seconds,
-    new_persistent_volume_claims, new_versioned_pod, obj_name, set_controller_ref, set_name,
-    set_namespace, set_uid, spec_replicas, start_ordinal, storage_matches,
+    self, claim_templates, controller_of, get_ordinal, get_pod_revision, identity_matches, is_created, is_failed,
+    is_member_of, is_pending, is_running_and_available, is_running_and_ready, is_succeeded, is_terminating,
+    is_unavailable, min_ready_seconds, new_persistent_volume_claims, new_versioned_pod, obj_name, set_controller_ref,
+    set_name, set_namespace, set_uid, spec_replicas, start_ordinal, storage_matches,
 };
 use super::retention::{
-    has_unexpected_controller, is_claim_owner_up_to_date, pod_claim_is_stale,
-    updated_claim_owner_refs,
+    has_unexpected_controller, is_claim_owner_up_to_date, pod_claim_is_stale, updated_claim_owner_refs,
 };
 use super::revision::{
-    RevisionEncoding, apply_revision, equal_revision, hash_revision_data, new_revision,
-    next_revision, raw_data, revision_name, set_matches_latest_existing_revision, sort_revisions,
+    RevisionEncoding, apply_revision, equal_revision, hash_revision_data, new_revision, next_revision, raw_data,
+    revision_name, set_matches_latest_existing_revision, sort_revisions,
 };
 use super::status::{apply_counts, complete_rolling_update, count, inconsistent_status};
 use super::{ON_DELETE, PARALLEL, selector};
@@ -93,25 +91,13 @@ pub enum Action {
     /// Adopt an orphan ControllerRevision: add `owner_ref` (controller) to it. Upstream first
     /// re-reads the set live (`RecheckDeletionTimestamp`): the driver must fail this action if the
     /// set's UID changed or it is being deleted.
-    AdoptRevision {
-        name: String,
-        uid: String,
-        owner_ref: OwnerReference,
-    },
+    AdoptRevision { name: String, uid: String, owner_ref: OwnerReference },
     /// Adopt an orphan pod: patch adding `owner_ref` with a `metadata.uid == uid` precondition
     /// (same live recheck of the set as [`Action::AdoptRevision`]). NotFound is not a failure.
-    AdoptPod {
-        name: String,
-        uid: String,
-        owner_ref: OwnerReference,
-    },
+    AdoptPod { name: String, uid: String, owner_ref: OwnerReference },
     /// Release a pod we own that no longer matches: remove the owner ref with UID `set_uid`
     /// (`{"$patch":"delete"}`), precondition `metadata.uid == uid`. NotFound is not a failure.
-    ReleasePod {
-        name: String,
-        uid: String,
-        set_uid: String,
-    },
+    ReleasePod { name: String, uid: String, set_uid: String },
     /// Create a ControllerRevision (the driver assigns UID/creationTimestamp).
     CreateRevision(ControllerRevision),
     /// Rollback: set an existing revision's `.revision`.
@@ -119,10 +105,7 @@ pub enum Action {
     /// Delete a ControllerRevision (history truncation).
     DeleteRevision { name: String },
     /// Create a PVC for `pod` (AlreadyExists is a failure without an event).
-    CreatePvc {
-        claim: PersistentVolumeClaim,
-        pod: String,
-    },
+    CreatePvc { claim: PersistentVolumeClaim, pod: String },
     /// Create a pod (fully built; the API server sets `status.phase = Pending`). AlreadyExists
     /// is a failure without an event.
     CreatePod(Pod),
@@ -135,18 +118,11 @@ pub enum Action {
     /// issues after fixing claim owner refs). Optimistic concurrency on its resourceVersion.
     UpdatePod(Pod),
     /// Replace a PVC's owner references (retention policy, ref §5.2).
-    SetPvcOwnerRefs {
-        name: String,
-        owner_references: Vec<OwnerReference>,
-    },
+    SetPvcOwnerRefs { name: String, owner_references: Vec<OwnerReference> },
     /// Write the set's status subresource (whole status; conditions cleared).
     UpdateStatus(StatefulSetStatus),
     /// Record an event on the set. Failures to record are ignored.
-    Event {
-        type_: EventType,
-        reason: String,
-        message: String,
-    },
+    Event { type_: EventType, reason: String, message: String },
 }
 
 /// Kind of a driver failure, where the planner's semantics depend on it.
@@ -167,10 +143,7 @@ pub struct ExecError {
 
 impl ExecError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
+        Self { kind, message: message.into() }
     }
 }
 
@@ -204,10 +177,7 @@ impl Action {
 
     /// Whether a NotFound answer counts as success for this write.
     fn tolerates_not_found(&self) -> bool {
-        matches!(
-            self,
-            Action::DeletePod { .. } | Action::AdoptPod { .. } | Action::ReleasePod { .. }
-        )
+        matches!(self, Action::DeletePod { .. } | Action::AdoptPod { .. } | Action::ReleasePod { .. })
     }
 
     /// The events upstream records when this write fails (`recordPodEvent`/`recordClaimEvent`
@@ -215,29 +185,19 @@ impl Action {
     /// failed error: <err>`. A failed claim creation records the claim's event (not for
     /// AlreadyExists) and then the pod's `create` failure; AlreadyExists on a pod records nothing.
     pub fn failure_events(&self, set: &str, err: &ExecError) -> Vec<Action> {
-        let warn = |reason: &str, message: String| Action::Event {
-            type_: EventType::Warning,
-            reason: reason.into(),
-            message,
-        };
+        let warn =
+            |reason: &str, message: String| Action::Event { type_: EventType::Warning, reason: reason.into(), message };
         match self {
             Action::CreatePod(p) if err.kind != ErrorKind::AlreadyExists => vec![warn(
                 "FailedCreate",
-                format!(
-                    "Create Pod {} in StatefulSet {set} failed error: {err}",
-                    obj_name(&p.metadata)
-                ),
+                format!("Create Pod {} in StatefulSet {set} failed error: {err}", obj_name(&p.metadata)),
             )],
-            Action::DeletePod { name, .. } => vec![warn(
-                "FailedDelete",
-                format!("Delete Pod {name} in StatefulSet {set} failed error: {err}"),
-            )],
+            Action::DeletePod { name, .. } => {
+                vec![warn("FailedDelete", format!("Delete Pod {name} in StatefulSet {set} failed error: {err}"))]
+            }
             Action::UpdatePod(p) => vec![warn(
                 "FailedUpdate",
-                format!(
-                    "Update Pod {} in StatefulSet {set} failed error: {err}",
-                    obj_name(&p.metadata)
-                ),
+                format!("Update Pod {} in StatefulSet {set} failed error: {err}", obj_name(&p.metadata)),
             )],
             Action::CreatePvc { claim, pod } => {
                 let cname = obj_name(&claim.metadata);
@@ -307,10 +267,7 @@ impl Plan {
 
     /// [`Action::summary`] of every non-event action, in order.
     pub fn summaries(&self) -> Vec<String> {
-        self.actions()
-            .filter(|a| !matches!(a, Action::Event { .. }))
-            .map(Action::summary)
-            .collect()
+        self.actions().filter(|a| !matches!(a, Action::Event { .. })).map(Action::summary).collect()
     }
 
     /// Apply the plan with upstream's failure semantics (module doc). `apply` performs one write.
@@ -323,15 +280,7 @@ impl Plan {
     {
         let mut errors = Vec::new();
         let mut failed: Option<Phase> = None;
-        let rolling = |a: &Action| {
-            matches!(
-                a,
-                Action::DeletePod {
-                    rolling_update: true,
-                    ..
-                }
-            )
-        };
+        let rolling = |a: &Action| matches!(a, Action::DeletePod { rolling_update: true, .. });
         let planned_rolling = self.actions().filter(|a| rolling(a)).count() as i32;
         let mut done_rolling = 0;
         for batch in &self.batches {
@@ -348,9 +297,8 @@ impl Plan {
                         // Upstream decrements currentReplicas only per successful rolling delete.
                         Action::UpdateStatus(st) if done_rolling < planned_rolling => {
                             let mut st = st.clone();
-                            st.current_replicas = Some(
-                                st.current_replicas.unwrap_or(0) + planned_rolling - done_rolling,
-                            );
+                            st.current_replicas =
+                                Some(st.current_replicas.unwrap_or(0) + planned_rolling - done_rolling);
                             adjusted = Action::UpdateStatus(st);
                             &adjusted
                         }
@@ -388,19 +336,13 @@ impl Plan {
 // Planning.
 
 fn event(reason: &str, message: String) -> Action {
-    Action::Event {
-        type_: EventType::Normal,
-        reason: reason.into(),
-        message,
-    }
+    Action::Event { type_: EventType::Normal, reason: reason.into(), message }
 }
 
 /// `cases.Title(verb)`: upstream (≥ 1.31) capitalises the verb in event messages.
 fn title(verb: &str) -> String {
     let mut c = verb.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 /// `recordPodEvent(verb, set, pod, nil)`: `Successful<Verb>`, `<Verb> Pod <pod> in StatefulSet
@@ -411,10 +353,7 @@ fn pod_event(verb: &str, set: &str, pod: &str) -> Action {
         "delete" => "SuccessfulDelete",
         _ => "SuccessfulUpdate",
     };
-    event(
-        reason,
-        format!("{} Pod {pod} in StatefulSet {set} successful", title(verb)),
-    )
+    event(reason, format!("{} Pod {pod} in StatefulSet {set} successful", title(verb)))
 }
 
 /// Result of processing one slot (`processReplica`, `processCondemned`, `fixPodClaim`).
@@ -440,28 +379,17 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// `createPersistentVolumeClaims(set, pod)`: create missing claims (with the claim event);
     /// a claim being deleted is an error. Returns the errors.
-    fn create_claims(
-        &mut self,
-        set: &StatefulSet,
-        pod: &Pod,
-        out: &mut Vec<Action>,
-    ) -> Vec<String> {
+    fn create_claims(&mut self, set: &StatefulSet, pod: &Pod, out: &mut Vec<Action>) -> Vec<String> {
         let mut errs = Vec::new();
         let pod_name = obj_name(&pod.metadata).to_string();
         for claim in new_persistent_volume_claims(set, get_ordinal(pod)) {
             let cname = obj_name(&claim.metadata).to_string();
             match self.claims.get(&cname) {
                 None => {
-                    out.push(Action::CreatePvc {
-                        claim: claim.clone(),
-                        pod: pod_name.clone(),
-                    });
+                    out.push(Action::CreatePvc { claim: claim.clone(), pod: pod_name.clone() });
                     out.push(event(
                         "SuccessfulCreate",
-                        format!(
-                            "Create Claim {cname} Pod {pod_name} in StatefulSet {} success",
-                            self.name
-                        ),
+                        format!("Create Claim {cname} Pod {pod_name} in StatefulSet {} success", self.name),
                     ));
                     self.claims.insert(cname, claim);
                 }
@@ -478,9 +406,7 @@ impl Ctx<'_> {
     fn claims_match(&self, set: &StatefulSet, pod: &Pod) -> bool {
         let ord = get_ordinal(pod);
         claim_templates(set).iter().all(|t| {
-            self.claims
-                .get(&identity::claim_name(set, t, ord))
-                .is_none_or(|c| is_claim_owner_up_to_date(c, set, pod))
+            self.claims.get(&identity::claim_name(set, t, ord)).is_none_or(|c| is_claim_owner_up_to_date(c, set, pod))
         })
     }
 
@@ -504,10 +430,7 @@ impl Ctx<'_> {
             if !is_claim_owner_up_to_date(claim, set, pod) {
                 let refs = updated_claim_owner_refs(claim, set, pod);
                 claim.metadata.owner_references = Some(refs.clone());
-                out.push(Action::SetPvcOwnerRefs {
-                    name: cname,
-                    owner_references: refs,
-                });
+                out.push(Action::SetPvcOwnerRefs { name: cname, owner_references: refs });
             }
         }
     }
@@ -522,10 +445,7 @@ impl Ctx<'_> {
             out.push(Action::Event {
                 type_: EventType::Warning,
                 reason: "FailedCreate".into(),
-                message: format!(
-                    "Create Pod {pod_name} in StatefulSet {} failed error: {msg}",
-                    self.name
-                ),
+                message: format!("Create Pod {pod_name} in StatefulSet {} failed error: {msg}", self.name),
             });
             return Some(msg);
         }
@@ -537,10 +457,7 @@ impl Ctx<'_> {
 
     fn delete_pod(&self, pod: &Pod, rolling_update: bool, out: &mut Vec<Action>) {
         let name = obj_name(&pod.metadata).to_string();
-        out.push(Action::DeletePod {
-            name: name.clone(),
-            rolling_update,
-        });
+        out.push(Action::DeletePod { name: name.clone(), rolling_update });
         out.push(pod_event("delete", &self.name, &name));
     }
 
@@ -670,42 +587,26 @@ impl Replicas<'_> {
 
     /// Index of the first unavailable slot (an empty slot's placeholder is unavailable).
     fn first_unavailable(&self, min_ready: i64, now: Timestamp) -> Option<usize> {
-        (0..self.len).find(|i| {
-            self.slots
-                .get(i)
-                .is_none_or(|p| is_unavailable(p, min_ready, now))
-        })
+        (0..self.len).find(|i| self.slots.get(i).is_none_or(|p| is_unavailable(p, min_ready, now)))
     }
 
     /// Unavailable slots, placeholders included.
     fn count_unavailable(&self, min_ready: i64, now: Timestamp) -> usize {
-        (self.len - self.slots.len())
-            + self
-                .slots
-                .values()
-                .filter(|p| is_unavailable(p, min_ready, now))
-                .count()
+        (self.len - self.slots.len()) + self.slots.values().filter(|p| is_unavailable(p, min_ready, now)).count()
     }
 }
 
 /// `runForAll` over slot results computed lazily by `f`: monotonic ⇒ one batch per slot, stop at
 /// the first exit/error; Parallel ⇒ `slowStartBatch(1, n)`, stop after a batch with an error.
 /// Returns `(batches, should_exit, errors)`.
-fn run_for_all(
-    n: usize,
-    monotonic: bool,
-    mut f: impl FnMut(usize) -> Slot,
-) -> (Vec<Batch>, bool, Vec<String>) {
+fn run_for_all(n: usize, monotonic: bool, mut f: impl FnMut(usize) -> Slot) -> (Vec<Batch>, bool, Vec<String>) {
     let mut batches = Vec::new();
     let mut errors = Vec::new();
     if monotonic {
         for i in 0..n {
             let s = f(i);
             if !s.actions.is_empty() {
-                batches.push(Batch {
-                    phase: Phase::Pods,
-                    groups: vec![s.actions],
-                });
+                batches.push(Batch { phase: Phase::Pods, groups: vec![s.actions] });
             }
             if let Some(e) = s.error {
                 errors.push(e);
@@ -731,10 +632,7 @@ fn run_for_all(
             }
         }
         if !groups.is_empty() {
-            batches.push(Batch {
-                phase: Phase::Pods,
-                groups,
-            });
+            batches.push(Batch { phase: Phase::Pods, groups });
         }
         if !errors.is_empty() {
             return (batches, true, errors);
@@ -761,19 +659,11 @@ fn next_pod_availability_check(pod: &Pod, min_ready: i64, now: Timestamp) -> Opt
     if !identity::is_pod_ready(pod) || min_ready <= 0 {
         return None;
     }
-    let c = pod
-        .status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == "Ready")?;
+    let c = pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready")?;
     let t = c.last_transition_time.as_ref()?.0;
     let next = t + k8s_openapi::jiff::SignedDuration::from_secs(min_ready);
     let d = next.duration_since(now);
-    d.is_positive()
-        .then(|| Duration::try_from(d).ok())
-        .flatten()
+    d.is_positive().then(|| Duration::try_from(d).ok()).flatten()
 }
 
 /// `GetScaledValueFromIntOrPercent(maxUnavailable or 1, replicas, roundUp=false)`, clamped ≥ 1.
@@ -788,10 +678,9 @@ fn max_unavailable(set: &StatefulSet) -> Result<i64, String> {
     let n = match v {
         IntOrString::Int(i) => i64::from(i),
         IntOrString::String(s) => {
-            let pct = s
-                .strip_suffix('%')
-                .and_then(|p| p.parse::<i64>().ok())
-                .ok_or_else(|| format!("invalid value for IntOrString: invalid type: string is not a percentage: {s:?}"))?;
+            let pct = s.strip_suffix('%').and_then(|p| p.parse::<i64>().ok()).ok_or_else(|| {
+                format!("invalid value for IntOrString: invalid type: string is not a percentage: {s:?}")
+            })?;
             pct * spec_replicas(set) / 100
         }
     };
@@ -815,9 +704,8 @@ pub fn plan(
     let name = set_name(set).to_string();
     let uid = set_uid(set).to_string();
     let deleting = set.metadata.deletion_timestamp.is_some();
-    let in_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-        m.namespace.as_deref().unwrap_or("") == ns
-    };
+    let in_ns =
+        |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| m.namespace.as_deref().unwrap_or("") == ns;
     let sel = set.spec.as_ref().map(|s| &s.selector);
     // sync: selector (invalid ⇒ error, not retried upstream).
     if let Some(s) = sel
@@ -829,8 +717,7 @@ pub fn plan(
 
     // adoptOrphanRevisions (ref §1.5): ListRevisions = selector-matching revisions whose
     // controller is nil or the set.
-    let all_revisions: Vec<&ControllerRevision> =
-        revisions.iter().filter(|r| in_ns(&r.metadata)).collect();
+    let all_revisions: Vec<&ControllerRevision> = revisions.iter().filter(|r| in_ns(&r.metadata)).collect();
     let mut owned: Vec<ControllerRevision> = all_revisions
         .iter()
         .filter(|r| selector::matches(sel, r.metadata.labels.as_ref()))
@@ -842,10 +729,7 @@ pub fn plan(
         .filter(|r| controller_of(&r.metadata).is_none())
         .map(|r| {
             let owner_ref = set_controller_ref(set);
-            r.metadata
-                .owner_references
-                .get_or_insert_with(Vec::new)
-                .push(owner_ref.clone());
+            r.metadata.owner_references.get_or_insert_with(Vec::new).push(owner_ref.clone());
             Action::AdoptRevision {
                 name: obj_name(&r.metadata).into(),
                 uid: r.metadata.uid.clone().unwrap_or_default(),
@@ -860,26 +744,18 @@ pub fn plan(
                 vec![],
                 format!(
                     "can't adopt ControllerRevisions: {ns}/{name} has just been deleted at {}",
-                    set.metadata
-                        .deletion_timestamp
-                        .as_ref()
-                        .map(|t| t.0.to_string())
-                        .unwrap_or_default()
+                    set.metadata.deletion_timestamp.as_ref().map(|t| t.0.to_string()).unwrap_or_default()
                 ),
             );
         }
-        batches.push(Batch {
-            phase: Phase::Prelude,
-            groups: vec![orphans],
-        });
+        batches.push(Batch { phase: Phase::Prelude, groups: vec![orphans] });
     }
 
     // getPodsForStatefulSet: FilterPodsByOwner + ClaimPods(filter isMemberOf) (ref §1.5).
     let mut claimed: Vec<Pod> = Vec::new();
     let mut claim_groups = Vec::new();
     for pod in pods.iter().filter(|p| in_ns(&p.metadata)) {
-        let matched =
-            selector::matches(sel, pod.metadata.labels.as_ref()) && is_member_of(set, pod);
+        let matched = selector::matches(sel, pod.metadata.labels.as_ref()) && is_member_of(set, pod);
         let pod_uid = pod.metadata.uid.clone().unwrap_or_default();
         match controller_of(&pod.metadata) {
             Some(c) if c.uid != uid => {}
@@ -899,11 +775,7 @@ pub fn plan(
                 }
                 let owner_ref = set_controller_ref(set);
                 let mut adopted = pod.clone();
-                adopted
-                    .metadata
-                    .owner_references
-                    .get_or_insert_with(Vec::new)
-                    .push(owner_ref.clone());
+                adopted.metadata.owner_references.get_or_insert_with(Vec::new).push(owner_ref.clone());
                 claim_groups.push(vec![Action::AdoptPod {
                     name: obj_name(&pod.metadata).into(),
                     uid: pod_uid,
@@ -914,30 +786,15 @@ pub fn plan(
         }
     }
     if !claim_groups.is_empty() {
-        batches.push(Batch {
-            phase: Phase::Prelude,
-            groups: claim_groups,
-        });
+        batches.push(Batch { phase: Phase::Prelude, groups: claim_groups });
     }
 
     // getStatefulSetRevisions (ref §4.1).
     sort_revisions(&mut owned);
-    let mut collision_count = set
-        .status
-        .as_ref()
-        .and_then(|s| s.collision_count)
-        .unwrap_or(0);
-    let candidate = new_revision(
-        set,
-        next_revision(&owned),
-        collision_count,
-        opts.revision_encoding,
-    );
-    let equal: Vec<usize> = (0..owned.len())
-        .filter(|&i| equal_revision(&owned[i], &candidate))
-        .collect();
-    let update: ControllerRevision = if let (Some(&last_eq), Some(newest)) =
-        (equal.last(), owned.last())
+    let mut collision_count = set.status.as_ref().and_then(|s| s.collision_count).unwrap_or(0);
+    let candidate = new_revision(set, next_revision(&owned), collision_count, opts.revision_encoding);
+    let equal: Vec<usize> = (0..owned.len()).filter(|&i| equal_revision(&owned[i], &candidate)).collect();
+    let update: ControllerRevision = if let (Some(&last_eq), Some(newest)) = (equal.last(), owned.last())
         && equal_revision(newest, &owned[last_eq])
     {
         newest.clone()
@@ -947,10 +804,7 @@ pub fn plan(
         r.revision = candidate.revision;
         batches.push(Batch {
             phase: Phase::Prelude,
-            groups: vec![vec![Action::UpdateRevision {
-                name: obj_name(&r.metadata).into(),
-                revision: r.revision,
-            }]],
+            groups: vec![vec![Action::UpdateRevision { name: obj_name(&r.metadata).into(), revision: r.revision }]],
         });
         r
     } else if let Some(latest) = owned.last()
@@ -965,10 +819,7 @@ pub fn plan(
         loop {
             let rname = revision_name(&name, &hash_revision_data(&raw, collision_count));
             clone.metadata.name = Some(rname.clone());
-            match all_revisions
-                .iter()
-                .find(|r| obj_name(&r.metadata) == rname)
-            {
+            match all_revisions.iter().find(|r| obj_name(&r.metadata) == rname) {
                 Some(existing) if raw_data(existing) == raw => break (*existing).clone(),
                 Some(_) => collision_count += 1,
                 None => {
@@ -981,25 +832,17 @@ pub fn plan(
             }
         }
     };
-    let current_name = set
-        .status
-        .as_ref()
-        .and_then(|s| s.current_revision.clone())
-        .unwrap_or_default();
-    let current = owned
-        .iter()
-        .find(|r| obj_name(&r.metadata) == current_name)
-        .cloned()
-        .unwrap_or_else(|| update.clone());
+    let current_name = set.status.as_ref().and_then(|s| s.current_revision.clone()).unwrap_or_default();
+    let current =
+        owned.iter().find(|r| obj_name(&r.metadata) == current_name).cloned().unwrap_or_else(|| update.clone());
     let current_rev = obj_name(&current.metadata).to_string();
     let update_rev = obj_name(&update.metadata).to_string();
 
     // updateStatefulSet (ref §2).
-    let (current_set, update_set) =
-        match (apply_revision(set, &current), apply_revision(set, &update)) {
-            (Ok(c), Ok(u)) => (c, u),
-            (Err(e), _) | (_, Err(e)) => return error_plan(set, batches, e.to_string()),
-        };
+    let (current_set, update_set) = match (apply_revision(set, &current), apply_revision(set, &update)) {
+        (Ok(c), Ok(u)) => (c, u),
+        (Err(e), _) | (_, Err(e)) => return error_plan(set, batches, e.to_string()),
+    };
     let min_ready = min_ready_seconds(set);
     let replica_count = spec_replicas(set).max(0);
     let start = start_ordinal(set);
@@ -1032,12 +875,7 @@ pub fn plan(
     let first_unavailable: Option<(bool, usize)> = replicas
         .first_unavailable(min_ready, now)
         .map(|i| (false, i))
-        .or_else(|| {
-            condemned
-                .iter()
-                .rposition(|p| is_unavailable(p, min_ready, now))
-                .map(|i| (true, i))
-        });
+        .or_else(|| condemned.iter().rposition(|p| is_unavailable(p, min_ready, now)).map(|i| (true, i)));
 
     let mut status = StatefulSetStatus {
         observed_generation: set.metadata.generation,
@@ -1049,31 +887,18 @@ pub fn plan(
     let counted = |status: &mut StatefulSetStatus| {
         apply_counts(
             status,
-            count(
-                replicas.slots.values().chain(condemned.iter()),
-                min_ready,
-                now,
-                &current_rev,
-                &update_rev,
-            ),
+            count(replicas.slots.values().chain(condemned.iter()), min_ready, now, &current_rev, &update_rev),
         );
     };
     // `updateStatus(…, pods)` first counts every claimed pod (ordinal −1 ones included); every
     // later exit recounts over replicas ∪ condemned. Only a set being deleted keeps the former.
     if deleting {
-        apply_counts(
-            &mut status,
-            count(claimed.iter(), min_ready, now, &current_rev, &update_rev),
-        );
+        apply_counts(&mut status, count(claimed.iter(), min_ready, now, &current_rev, &update_rev));
     } else {
         counted(&mut status);
     }
 
-    let monotonic = set
-        .spec
-        .as_ref()
-        .and_then(|s| s.pod_management_policy.as_deref())
-        != Some(PARALLEL);
+    let monotonic = set.spec.as_ref().and_then(|s| s.pod_management_policy.as_deref()) != Some(PARALLEL);
     let mut ctx = Ctx {
         set,
         update_set: &update_set,
@@ -1093,9 +918,7 @@ pub fn plan(
     if !deleting {
         'pods: {
             // runForAll(replicas, processReplica)
-            let (b, exit, errs) = run_for_all(replicas.len, monotonic, |i| {
-                ctx.process_replica(&replicas.get(i))
-            });
+            let (b, exit, errs) = run_for_all(replicas.len, monotonic, |i| ctx.process_replica(&replicas.get(i)));
             batches.extend(b);
             errors.extend(errs);
             if exit {
@@ -1117,10 +940,7 @@ pub fn plan(
             // runForAll(condemned, processCondemned) (ref §3.2)
             let (b, exit, errs) = run_for_all(condemned.len(), monotonic, |i| {
                 let pod = &condemned[i];
-                let mut s = Slot {
-                    exit: true,
-                    ..Slot::default()
-                };
+                let mut s = Slot { exit: true, ..Slot::default() };
                 if is_terminating(pod) {
                     s.exit = monotonic;
                     return s;
@@ -1128,8 +948,7 @@ pub fn plan(
                 let is_first = first_unavailable == Some((true, i));
                 if monotonic
                     && !is_first
-                    && (!is_running_and_ready(pod)
-                        || !is_running_and_available(pod, min_ready, now))
+                    && (!is_running_and_ready(pod) || !is_running_and_available(pod, min_ready, now))
                 {
                     return s;
                 }
@@ -1147,9 +966,8 @@ pub fn plan(
                 break 'pods;
             }
             // Rolling update (ref §4.2 / §4.3).
-            let update_min = strategy
-                .and_then(|s| s.rolling_update.as_ref())
-                .map_or(0, |r| i64::from(r.partition.unwrap_or(0)));
+            let update_min =
+                strategy.and_then(|s| s.rolling_update.as_ref()).map_or(0, |r| i64::from(r.partition.unwrap_or(0)));
             let mut deletes = Vec::new();
             let mut dec = 0;
             if opts.max_unavailable_statefulset {
@@ -1186,10 +1004,7 @@ pub fn plan(
                 }
             }
             if !deletes.is_empty() {
-                batches.push(Batch {
-                    phase: Phase::Pods,
-                    groups: vec![deletes],
-                });
+                batches.push(Batch { phase: Phase::Pods, groups: vec![deletes] });
             }
             status.current_replicas = Some(status.current_replicas.unwrap_or(0) - dec);
         }
@@ -1201,52 +1016,31 @@ pub fn plan(
     if inconsistent_status(set, &status) {
         finally.push(vec![Action::UpdateStatus(status.clone())]);
     }
-    let limit = set
-        .spec
-        .as_ref()
-        .and_then(|s| s.revision_history_limit)
-        .unwrap_or(10);
+    let limit = set.spec.as_ref().and_then(|s| s.revision_history_limit).unwrap_or(10);
     if limit >= 0 {
         let mut live: Vec<&str> = vec![&current_rev, &update_rev];
         live.extend(claimed.iter().map(get_pod_revision));
-        let history: Vec<&ControllerRevision> = owned
-            .iter()
-            .filter(|r| !live.contains(&obj_name(&r.metadata)))
-            .collect();
+        let history: Vec<&ControllerRevision> =
+            owned.iter().filter(|r| !live.contains(&obj_name(&r.metadata))).collect();
         let excess = history.len().saturating_sub(limit as usize);
-        let deletes: Vec<Action> = history[..excess]
-            .iter()
-            .map(|r| Action::DeleteRevision {
-                name: obj_name(&r.metadata).into(),
-            })
-            .collect();
+        let deletes: Vec<Action> =
+            history[..excess].iter().map(|r| Action::DeleteRevision { name: obj_name(&r.metadata).into() }).collect();
         if !deletes.is_empty() {
             finally.push(deletes);
         }
     }
     if !finally.is_empty() {
-        batches.push(Batch {
-            phase: Phase::Finally,
-            groups: finally,
-        });
+        batches.push(Batch { phase: Phase::Finally, groups: finally });
     }
     // syncStatefulSet (1.35): with minReadySeconds and ready != available, requeue when the
     // first Ready pod becomes available (`FindMinNextPodAvailabilityCheck`), else after
     // minReadySeconds.
-    let requeue_after =
-        (min_ready > 0 && status.ready_replicas != status.available_replicas).then(|| {
-            claimed
-                .iter()
-                .filter_map(|p| next_pod_availability_check(p, min_ready, now))
-                .min()
-                .unwrap_or(Duration::from_secs(min_ready as u64))
-        });
-    Plan {
-        namespace: ns,
-        set_name: name,
-        batches,
-        status: Some(status),
-        requeue_after,
-        errors,
-    }
+    let requeue_after = (min_ready > 0 && status.ready_replicas != status.available_replicas).then(|| {
+        claimed
+            .iter()
+            .filter_map(|p| next_pod_availability_check(p, min_ready, now))
+            .min()
+            .unwrap_or(Duration::from_secs(min_ready as u64))
+    });
+    Plan { namespace: ns, set_name: name, batches, status: Some(status), requeue_after, errors }
 }

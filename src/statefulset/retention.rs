@@ -16,18 +16,13 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
-use super::identity::{
-    obj_name, pod_controller_ref, pod_in_ordinal_range, set_controller_ref, set_name, set_uid,
-};
+use super::identity::{obj_name, pod_controller_ref, pod_in_ordinal_range, set_controller_ref, set_name, set_uid};
 use super::{DELETE, RETAIN};
 
 /// The effective policy: `(whenDeleted, whenScaled)`, nil ⇒ Retain/Retain; unknown values are
 /// treated as Retain (upstream logs "Unknown policy, treating as Retain").
 pub fn policy(set: &StatefulSet) -> (bool, bool) {
-    let p = set
-        .spec
-        .as_ref()
-        .and_then(|s| s.persistent_volume_claim_retention_policy.as_ref());
+    let p = set.spec.as_ref().and_then(|s| s.persistent_volume_claim_retention_policy.as_ref());
     let when_deleted = p.and_then(|p| p.when_deleted.as_deref()).unwrap_or(RETAIN) == DELETE;
     let when_scaled = p.and_then(|p| p.when_scaled.as_deref()).unwrap_or(RETAIN) == DELETE;
     (when_deleted, when_scaled)
@@ -63,26 +58,16 @@ pub fn has_pod_ref(claim: &PersistentVolumeClaim, pod: &Pod) -> bool {
 
 /// `hasStaleOwnerRef`: the first ref matching by (apiVersion, kind, name) has another UID.
 fn has_stale_set_ref(claim: &PersistentVolumeClaim, set: &StatefulSet) -> bool {
-    refs(claim)
-        .iter()
-        .find(|r| matches_set_ref(r, set))
-        .is_some_and(|r| r.uid != set_uid(set))
+    refs(claim).iter().find(|r| matches_set_ref(r, set)).is_some_and(|r| r.uid != set_uid(set))
 }
 /// `hasStaleOwnerRef(claim, pod, podKind)`; used by `PodClaimIsStale` too, where the pod has
 /// no UID yet, so any ref to a pod of that name is stale.
 pub fn has_stale_pod_ref(claim: &PersistentVolumeClaim, pod: &Pod) -> bool {
-    refs(claim)
-        .iter()
-        .find(|r| matches_pod_ref(r, pod))
-        .is_some_and(|r| r.uid != pod_uid(pod))
+    refs(claim).iter().find(|r| matches_pod_ref(r, pod)).is_some_and(|r| r.uid != pod_uid(pod))
 }
 
 /// `hasUnexpectedController` (ref §5.2 case 2).
-pub fn has_unexpected_controller(
-    claim: &PersistentVolumeClaim,
-    set: &StatefulSet,
-    pod: &Pod,
-) -> bool {
+pub fn has_unexpected_controller(claim: &PersistentVolumeClaim, set: &StatefulSet, pod: &Pod) -> bool {
     let (when_deleted, when_scaled) = policy(set);
     if !when_deleted && !when_scaled {
         return false;
@@ -109,17 +94,11 @@ pub fn has_unexpected_controller(
 
 /// `hasNonControllerOwner`: a ref to the set or pod (by UID) that is not a controller ref.
 fn has_non_controller_owner(claim: &PersistentVolumeClaim, set: &StatefulSet, pod: &Pod) -> bool {
-    refs(claim)
-        .iter()
-        .any(|r| (r.uid == set_uid(set) || r.uid == pod_uid(pod)) && r.controller != Some(true))
+    refs(claim).iter().any(|r| (r.uid == set_uid(set) || r.uid == pod_uid(pod)) && r.controller != Some(true))
 }
 
 /// `isClaimOwnerUpToDate` (ref §5.2).
-pub fn is_claim_owner_up_to_date(
-    claim: &PersistentVolumeClaim,
-    set: &StatefulSet,
-    pod: &Pod,
-) -> bool {
+pub fn is_claim_owner_up_to_date(claim: &PersistentVolumeClaim, set: &StatefulSet, pod: &Pod) -> bool {
     if has_stale_set_ref(claim, set) || has_stale_pod_ref(claim, pod) {
         // Managed by a previous, presumably deleted, incarnation: don't touch.
         return true;
@@ -152,17 +131,10 @@ fn add_controller_ref(refs: &mut Vec<OwnerReference>, r: OwnerReference) {
 /// `updateClaimOwnerRefForSetAndPod`: scrub refs to our set/pod (by apiVersion+kind+name),
 /// then add what the policy requires (nothing if an unexpected controller is present).
 /// Returns the new owner-reference list.
-pub fn updated_claim_owner_refs(
-    claim: &PersistentVolumeClaim,
-    set: &StatefulSet,
-    pod: &Pod,
-) -> Vec<OwnerReference> {
+pub fn updated_claim_owner_refs(claim: &PersistentVolumeClaim, set: &StatefulSet, pod: &Pod) -> Vec<OwnerReference> {
     let unexpected = has_unexpected_controller(claim, set, pod);
-    let mut out: Vec<OwnerReference> = refs(claim)
-        .iter()
-        .filter(|r| !(matches_set_ref(r, set) || matches_pod_ref(r, pod)))
-        .cloned()
-        .collect();
+    let mut out: Vec<OwnerReference> =
+        refs(claim).iter().filter(|r| !(matches_set_ref(r, set) || matches_pod_ref(r, pod))).cloned().collect();
     if unexpected {
         return out;
     }
@@ -195,8 +167,5 @@ pub fn pod_claim_is_stale<'a>(
     existing_claims: impl IntoIterator<Item = &'a PersistentVolumeClaim>,
 ) -> bool {
     let (_, when_scaled) = policy(set);
-    when_scaled
-        && existing_claims
-            .into_iter()
-            .any(|c| has_stale_pod_ref(c, pod))
+    when_scaled && existing_claims.into_iter().any(|c| has_stale_pod_ref(c, pod))
 }

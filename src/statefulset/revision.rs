@@ -104,48 +104,17 @@ fn write_go_string(s: &str, out: &mut String) {
 }
 
 /// Keys whose Go type is a map with `omitempty` (dropped when empty).
-const MAP_KEYS: &[&str] = &[
-    "labels",
-    "annotations",
-    "nodeSelector",
-    "limits",
-    "requests",
-    "overhead",
-];
+const MAP_KEYS: &[&str] = &["labels", "annotations", "nodeSelector", "limits", "requests", "overhead"];
 /// Non-pointer `bool` fields with `omitempty` in the pod template (dropped when false).
-const BOOL_KEYS: &[&str] = &[
-    "stdin",
-    "stdinOnce",
-    "tty",
-    "hostNetwork",
-    "hostPID",
-    "hostIPC",
-    "readOnly",
-];
+const BOOL_KEYS: &[&str] = &["stdin", "stdinOnce", "tty", "hostNetwork", "hostPID", "hostIPC", "readOnly"];
 /// Non-pointer integer fields with `omitempty` (dropped when 0). Pointer fields such as
 /// `runAsUser` or `terminationGracePeriodSeconds` keep their 0.
-const ZERO_INT_KEYS: &[&str] = &[
-    "initialDelaySeconds",
-    "timeoutSeconds",
-    "periodSeconds",
-    "successThreshold",
-    "failureThreshold",
-    "hostPort",
-];
+const ZERO_INT_KEYS: &[&str] =
+    &["initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold", "hostPort"];
 /// String fields without `omitempty` (an empty value is still emitted); every other string
 /// field of the pod template is `omitempty`.
-const KEEP_EMPTY_STRING_KEYS: &[&str] = &[
-    "name",
-    "mountPath",
-    "key",
-    "path",
-    "fieldPath",
-    "topologyKey",
-    "operator",
-    "resource",
-    "server",
-    "type",
-];
+const KEEP_EMPTY_STRING_KEYS: &[&str] =
+    &["name", "mountPath", "key", "path", "fieldPath", "topologyKey", "operator", "resource", "server", "type"];
 
 fn drop_go_omitempty(v: &mut Value, parent: &str) {
     match v {
@@ -188,12 +157,8 @@ pub enum RevisionEncoding {
 pub fn go_template_value(template: &PodTemplateSpec, encoding: RevisionEncoding) -> Value {
     let mut v = serde_json::to_value(template).unwrap_or(Value::Object(Map::new()));
     drop_go_omitempty(&mut v, "");
-    let obj = v
-        .as_object_mut()
-        .expect("a PodTemplateSpec encodes as an object");
-    let meta = obj
-        .entry("metadata")
-        .or_insert_with(|| Value::Object(Map::new()));
+    let obj = v.as_object_mut().expect("a PodTemplateSpec encodes as an object");
+    let meta = obj.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(meta) = meta {
         match encoding {
             RevisionEncoding::V1_33 => {
@@ -204,15 +169,12 @@ pub fn go_template_value(template: &PodTemplateSpec, encoding: RevisionEncoding)
             }
         }
     }
-    let spec = obj
-        .entry("spec")
-        .or_insert_with(|| Value::Object(Map::new()));
+    let spec = obj.entry("spec").or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(spec) = spec {
         for key in ["containers", "initContainers", "ephemeralContainers"] {
             if let Some(Value::Array(cs)) = spec.get_mut(key) {
                 for c in cs.iter_mut().filter_map(Value::as_object_mut) {
-                    c.entry("resources")
-                        .or_insert_with(|| Value::Object(Map::new()));
+                    c.entry("resources").or_insert_with(|| Value::Object(Map::new()));
                 }
             }
         }
@@ -222,11 +184,7 @@ pub fn go_template_value(template: &PodTemplateSpec, encoding: RevisionEncoding)
 
 /// `getPatch(set)`: `{"spec":{"template":{…,"$patch":"replace"}}}`.
 pub fn get_patch(set: &StatefulSet, encoding: RevisionEncoding) -> Value {
-    let template = set
-        .spec
-        .as_ref()
-        .map(|s| s.template.clone())
-        .unwrap_or_default();
+    let template = set.spec.as_ref().map(|s| s.template.clone()).unwrap_or_default();
     let mut t = go_template_value(&template, encoding);
     if let Value::Object(m) = &mut t {
         m.insert("$patch".into(), Value::String("replace".into()));
@@ -255,9 +213,7 @@ pub fn fnv1_32(data: &[u8]) -> u32 {
 /// `rand.SafeEncodeString`: each byte mapped into `bcdfghjklmnpqrstvwxz2456789`.
 pub fn safe_encode_string(s: &str) -> String {
     const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    s.bytes()
-        .map(|b| ALPHANUMS[usize::from(b) % ALPHANUMS.len()] as char)
-        .collect()
+    s.bytes().map(|b| ALPHANUMS[usize::from(b) % ALPHANUMS.len()] as char).collect()
 }
 
 /// `HashControllerRevision(rev, &collisionCount)`: FNV-1 over raw data ++ decimal probe.
@@ -303,12 +259,8 @@ pub fn new_revision_probe(
 ) -> ControllerRevision {
     let data = get_patch(set, encoding);
     let hash = hash_revision_data_probe(&go_json(&data), collision_count);
-    let mut labels: BTreeMap<String, String> = set
-        .spec
-        .as_ref()
-        .and_then(|s| s.template.metadata.as_ref())
-        .and_then(|m| m.labels.clone())
-        .unwrap_or_default();
+    let mut labels: BTreeMap<String, String> =
+        set.spec.as_ref().and_then(|s| s.template.metadata.as_ref()).and_then(|m| m.labels.clone()).unwrap_or_default();
     labels.insert(REVISION_HASH_LABEL.into(), hash.clone());
     ControllerRevision {
         metadata: ObjectMeta {
@@ -330,11 +282,7 @@ pub fn new_revision_probe(
 /// `EqualRevision`: unequal if both hash labels parse as int32 and differ; else raw data equal.
 pub fn equal_revision(lhs: &ControllerRevision, rhs: &ControllerRevision) -> bool {
     let h = |r: &ControllerRevision| {
-        r.metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(REVISION_HASH_LABEL))
-            .and_then(|s| s.parse::<i32>().ok())
+        r.metadata.labels.as_ref().and_then(|l| l.get(REVISION_HASH_LABEL)).and_then(|s| s.parse::<i32>().ok())
     };
     if let (Some(a), Some(b)) = (h(lhs), h(rhs))
         && a != b
@@ -349,16 +297,11 @@ pub fn sort_revisions(revs: &mut [ControllerRevision]) {
     revs.sort_by(|a, b| {
         a.revision
             .cmp(&b.revision)
-            .then_with(|| {
-                match (
-                    &a.metadata.creation_timestamp,
-                    &b.metadata.creation_timestamp,
-                ) {
-                    (Some(x), Some(y)) => x.0.cmp(&y.0),
-                    (None, Some(_)) => Ordering::Less,
-                    (Some(_), None) => Ordering::Greater,
-                    (None, None) => Ordering::Equal,
-                }
+            .then_with(|| match (&a.metadata.creation_timestamp, &b.metadata.creation_timestamp) {
+                (Some(x), Some(y)) => x.0.cmp(&y.0),
+                (None, Some(_)) => Ordering::Less,
+                (Some(_), None) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
             })
             .then_with(|| obj_name(&a.metadata).cmp(obj_name(&b.metadata)))
     });
@@ -389,10 +332,7 @@ pub fn set_matches_latest_existing_revision(
 
 /// `ApplyRevision(set, revision)`: the set with the revision's pod template
 /// (the stored patch is a `$patch: replace` of `spec.template`).
-pub fn apply_revision(
-    set: &StatefulSet,
-    rev: &ControllerRevision,
-) -> Result<StatefulSet, RevisionError> {
+pub fn apply_revision(set: &StatefulSet, rev: &ControllerRevision) -> Result<StatefulSet, RevisionError> {
     let name = obj_name(&rev.metadata).to_string();
     let mut t = rev
         .data
@@ -405,10 +345,7 @@ pub fn apply_revision(
         m.remove("$patch");
     }
     let template: PodTemplateSpec =
-        serde_json::from_value(t).map_err(|e| RevisionError::Decode {
-            name,
-            error: e.to_string(),
-        })?;
+        serde_json::from_value(t).map_err(|e| RevisionError::Decode { name, error: e.to_string() })?;
     let mut out = set.clone();
     if let Some(spec) = out.spec.as_mut() {
         spec.template = template;

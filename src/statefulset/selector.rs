@@ -32,9 +32,7 @@ pub fn validate(sel: &LabelSelector) -> Result<(), SelectorError> {
             }
             "Exists" | "DoesNotExist" => {}
             op => {
-                return Err(SelectorError(format!(
-                    "{op:?} is not a valid label selector operator"
-                )));
+                return Err(SelectorError(format!("{op:?} is not a valid label selector operator")));
             }
         }
     }

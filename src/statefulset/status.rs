@@ -6,8 +6,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 
 use super::identity::{
-    get_pod_revision, is_created, is_running_and_available, is_running_and_ready, is_terminating,
-    spec_replicas,
+    get_pod_revision, is_created, is_running_and_available, is_running_and_ready, is_terminating, spec_replicas,
 };
 
 /// Counts over pods (`computeReplicaStatus`); uncreated placeholders are skipped by `isCreated`.
@@ -66,16 +65,8 @@ pub fn apply_counts(status: &mut StatefulSetStatus, c: Counts) {
 /// `completeRollingUpdate` (ref §4.5): RollingUpdate (or any strategy when
 /// `promote_on_delete`, PR #136833) && updated == ready == replicas == spec.replicas ⇒
 /// currentReplicas = updatedReplicas, currentRevision = updateRevision.
-pub fn complete_rolling_update(
-    set: &StatefulSet,
-    status: &mut StatefulSetStatus,
-    promote_on_delete: bool,
-) {
-    let rolling = set
-        .spec
-        .as_ref()
-        .and_then(|s| s.update_strategy.as_ref())
-        .and_then(|s| s.type_.as_deref())
+pub fn complete_rolling_update(set: &StatefulSet, status: &mut StatefulSetStatus, promote_on_delete: bool) {
+    let rolling = set.spec.as_ref().and_then(|s| s.update_strategy.as_ref()).and_then(|s| s.type_.as_deref())
         == Some(super::ROLLING_UPDATE);
     let want = spec_replicas(set);
     let g = |x: Option<i32>| i64::from(x.unwrap_or(0));

@@ -42,7 +42,8 @@ impl TestServer {
         let bound = Bound::bind(&["127.0.0.1:0".parse().unwrap()], 2).unwrap();
         let addr = bound.local_addrs()[0];
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let shared = Shared { zone, limits: Limits::default(), metrics: Arc::new(QueryMetrics::new(3)), forwarder: None };
+        let shared =
+            Shared { zone, limits: Limits::default(), metrics: Arc::new(QueryMetrics::new(3)), forwarder: None };
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
             rt.block_on(async move {

@@ -28,10 +28,8 @@ fn set_being_deleted_makes_no_pod_mutations_but_writes_status() {
     h.set_pod_failed("web-1");
     let p = h.sync();
     assert!(
-        p.actions().all(|a| matches!(
-            a,
-            Action::UpdateStatus(_) | Action::CreateRevision(_) | Action::DeleteRevision { .. }
-        )),
+        p.actions()
+            .all(|a| matches!(a, Action::UpdateStatus(_) | Action::CreateRevision(_) | Action::DeleteRevision { .. })),
         "only status/revision writes: {:?}",
         p.summaries()
     );
@@ -43,16 +41,10 @@ fn set_being_deleted_makes_no_pod_mutations_but_writes_status() {
 fn orphan_delete_then_recreate_adopts_pods_and_revision_without_rollout() {
     let mut h = settled("web", 3);
     let rev = h.status().current_revision.unwrap();
-    let uids: Vec<_> = (0..3)
-        .map(|i| h.pod(&format!("web-{i}")).metadata.uid.clone())
-        .collect();
+    let uids: Vec<_> = (0..3).map(|i| h.pod(&format!("web-{i}")).metadata.uid.clone()).collect();
     h.delete_set(true);
     assert_eq!(h.pods.len(), 3, "orphaned pods keep running");
-    assert!(
-        h.pods
-            .values()
-            .all(|p| controller_of(&p.metadata).is_none())
-    );
+    assert!(h.pods.values().all(|p| controller_of(&p.metadata).is_none()));
     // Re-apply with 2 replicas: adopt everything, terminate the surplus, no rollout.
     let set = new_set("web", 2);
     h.recreate_set(set, "uid-set-2");
@@ -71,16 +63,8 @@ fn orphan_delete_then_recreate_adopts_pods_and_revision_without_rollout() {
     h.run_until_settled();
     assert_eq!(h.pod_names(), vec!["web-0", "web-1"]);
     for i in 0..2 {
-        assert_eq!(
-            h.pod(&format!("web-{i}")).metadata.uid,
-            uids[i],
-            "same pods, adopted"
-        );
-        assert_eq!(
-            h.revision_of(&format!("web-{i}")),
-            rev,
-            "identical template ⇒ same revision name"
-        );
+        assert_eq!(h.pod(&format!("web-{i}")).metadata.uid, uids[i], "same pods, adopted");
+        assert_eq!(h.revision_of(&format!("web-{i}")), rev, "identical template ⇒ same revision name");
     }
     assert_eq!(h.deleted, vec!["web-2"]);
     assert_eq!(h.revisions.len(), 1);
@@ -91,15 +75,7 @@ fn orphan_recreate_with_different_template_rolls_adopted_pods() {
     let mut h = settled("web", 2);
     h.delete_set(true);
     let mut set = new_set("web", 2);
-    set.spec
-        .as_mut()
-        .unwrap()
-        .template
-        .spec
-        .as_mut()
-        .unwrap()
-        .containers[0]
-        .image = Some("nginx:new".into());
+    set.spec.as_mut().unwrap().template.spec.as_mut().unwrap().containers[0].image = Some("nginx:new".into());
     h.recreate_set(set, "uid-set-2");
     h.run_until_settled();
     assert_eq!(h.deleted, vec!["web-1", "web-0"]);
@@ -134,19 +110,9 @@ fn name_collision_stalls_ordered_ready_at_that_ordinal() {
         h.sync();
         h.ready_all_pending();
     }
-    assert_eq!(
-        h.created,
-        vec!["web-0"],
-        "web-1 create fails every sync; web-2 never created"
-    );
-    assert!(
-        h.pods["web-1"].metadata.owner_references.as_ref().unwrap()[0].uid == "uid-other",
-        "never touched"
-    );
-    assert!(
-        !h.events.iter().any(|(_, r, _)| r == "FailedCreate"),
-        "AlreadyExists records no event"
-    );
+    assert_eq!(h.created, vec!["web-0"], "web-1 create fails every sync; web-2 never created");
+    assert!(h.pods["web-1"].metadata.owner_references.as_ref().unwrap()[0].uid == "uid-other", "never touched");
+    assert!(!h.events.iter().any(|(_, r, _)| r == "FailedCreate"), "AlreadyExists records no event");
 }
 
 #[test]
@@ -167,11 +133,7 @@ fn node_loss_leaves_pod_terminating_until_force_deleted_and_never_duplicates() {
         h.sync_n(5);
         assert!(is_terminating(h.pod("web-1")));
         if parallel {
-            assert_eq!(
-                h.take_created(),
-                vec!["web-3"],
-                "Parallel proceeds elsewhere"
-            );
+            assert_eq!(h.take_created(), vec!["web-3"], "Parallel proceeds elsewhere");
         } else {
             assert!(h.take_created().is_empty(), "OrderedReady blocks");
         }
@@ -186,52 +148,20 @@ fn identity_and_storage_are_repaired_but_not_the_pod_index_label_alone() {
     let mut h = settled("web", 2);
     h.check_identity = false;
     // Pod-index label removed alone: not repaired (identityMatches ignores it).
-    h.pods
-        .get_mut("web-0")
-        .unwrap()
-        .metadata
-        .labels
-        .as_mut()
-        .unwrap()
-        .remove(POD_INDEX_LABEL);
+    h.pods.get_mut("web-0").unwrap().metadata.labels.as_mut().unwrap().remove(POD_INDEX_LABEL);
     let p = h.sync();
     assert!(p.summaries().is_empty());
     // Pod-name label wrong and the claim volume gone: one update repairs both, claim recreated.
     let pod = h.pods.get_mut("web-1").unwrap();
-    pod.metadata
-        .labels
-        .as_mut()
-        .unwrap()
-        .insert(POD_NAME_LABEL.into(), "x".into());
-    pod.spec
-        .as_mut()
-        .unwrap()
-        .volumes
-        .as_mut()
-        .unwrap()
-        .retain(|v| v.name != "datadir");
+    pod.metadata.labels.as_mut().unwrap().insert(POD_NAME_LABEL.into(), "x".into());
+    pod.spec.as_mut().unwrap().volumes.as_mut().unwrap().retain(|v| v.name != "datadir");
     h.pvcs.remove("datadir-web-1");
     let p = h.sync();
-    assert_eq!(
-        p.summaries(),
-        vec!["create pvc datadir-web-1", "update pod web-1"]
-    );
+    assert_eq!(p.summaries(), vec!["create pvc datadir-web-1", "update pod web-1"]);
     let pod = h.pod("web-1");
-    assert_eq!(
-        pod.metadata.labels.as_ref().unwrap()[POD_NAME_LABEL],
-        "web-1"
-    );
+    assert_eq!(pod.metadata.labels.as_ref().unwrap()[POD_NAME_LABEL], "web-1");
     assert_eq!(pod.metadata.labels.as_ref().unwrap()[POD_INDEX_LABEL], "1");
-    assert!(
-        pod.spec
-            .as_ref()
-            .unwrap()
-            .volumes
-            .as_ref()
-            .unwrap()
-            .iter()
-            .any(|v| v.name == "datadir")
-    );
+    assert!(pod.spec.as_ref().unwrap().volumes.as_ref().unwrap().iter().any(|v| v.name == "datadir"));
     h.check_identity = true;
     h.check_state();
 }
@@ -246,11 +176,7 @@ fn revision_name_collision_bumps_collision_count() {
     h.revisions.insert(
         name.clone(),
         ControllerRevision {
-            metadata: ObjectMeta {
-                name: Some(name.clone()),
-                namespace: Some("default".into()),
-                ..Default::default()
-            },
+            metadata: ObjectMeta { name: Some(name.clone()), namespace: Some("default".into()), ..Default::default() },
             data: Some(RawExtension(serde_json::json!({"other": true}))),
             revision: 1,
         },
@@ -264,10 +190,7 @@ fn revision_name_collision_bumps_collision_count() {
         update,
         format!(
             "web-{}",
-            crate::statefulset::revision::hash_revision_data(
-                &crate::statefulset::revision::raw_data(&candidate),
-                1
-            )
+            crate::statefulset::revision::hash_revision_data(&crate::statefulset::revision::raw_data(&candidate), 1)
         )
     );
     h.run_until_settled();
@@ -301,14 +224,7 @@ fn stale_claim_guard_blocks_creation_until_the_claim_is_gone() {
     h.auto_gc = false; // the GC has not caught up yet
     h.scale(1);
     h.run_until_settled();
-    assert!(
-        h.pvcs["datadir-web-1"]
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .any(|r| r.kind == "Pod")
-    );
+    assert!(h.pvcs["datadir-web-1"].metadata.owner_references.iter().flatten().any(|r| r.kind == "Pod"));
     // Fast scale-up: web-1's claim still points at the old pod ⇒ not created.
     h.scale(2);
     h.sync_n(3);
@@ -317,14 +233,7 @@ fn stale_claim_guard_blocks_creation_until_the_claim_is_gone() {
     h.auto_gc = true;
     h.run_until_settled();
     assert!(h.pods.contains_key("web-1"));
-    assert!(
-        !h.pvcs["datadir-web-1"]
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .any(|r| r.kind == "Pod")
-    );
+    assert!(!h.pvcs["datadir-web-1"].metadata.owner_references.iter().flatten().any(|r| r.kind == "Pod"));
 }
 
 #[test]
@@ -340,23 +249,10 @@ fn conflicting_controller_scrubs_our_ref_and_warns() {
         controller: Some(true),
         block_owner_deletion: None,
     };
-    h.pvcs
-        .get_mut("datadir-web-0")
-        .unwrap()
-        .metadata
-        .owner_references
-        .as_mut()
-        .unwrap()
-        .insert(0, cm.clone());
+    h.pvcs.get_mut("datadir-web-0").unwrap().metadata.owner_references.as_mut().unwrap().insert(0, cm.clone());
     let p = h.sync();
-    assert_eq!(
-        p.summaries(),
-        vec!["set pvc owners datadir-web-0", "update pod web-0"]
-    );
-    assert_eq!(
-        h.pvcs["datadir-web-0"].metadata.owner_references,
-        Some(vec![cm])
-    );
+    assert_eq!(p.summaries(), vec!["set pvc owners datadir-web-0", "update pod web-0"]);
+    assert_eq!(h.pvcs["datadir-web-0"].metadata.owner_references, Some(vec![cm]));
     assert!(h.events.iter().any(|(t, r, m)| *t == EventType::Warning
         && r == "ConflictingController"
         && m.starts_with("PersistentVolumeClaim datadir-web-0 has a conflicting OwnerReference")));
@@ -379,21 +275,13 @@ fn revision_adoption_is_refused_while_the_set_is_being_deleted() {
 #[test]
 fn invalid_selector_plans_nothing() {
     let mut set = new_set("web", 1);
-    set.spec.as_mut().unwrap().selector.match_expressions = Some(vec![
-        k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement {
+    set.spec.as_mut().unwrap().selector.match_expressions =
+        Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement {
             key: "a".into(),
             operator: "Bogus".into(),
             values: None,
-        },
-    ]);
-    let p = plan(
-        &set,
-        &[],
-        &[],
-        &[],
-        "2026-01-01T00:00:00Z".parse().unwrap(),
-        &Options::default(),
-    );
+        }]);
+    let p = plan(&set, &[], &[], &[], "2026-01-01T00:00:00Z".parse().unwrap(), &Options::default());
     assert!(p.actions().next().is_none() && p.status.is_none());
     assert_eq!(p.errors.len(), 1);
 }
@@ -402,62 +290,37 @@ fn invalid_selector_plans_nothing() {
 fn events_use_upstream_reasons_and_messages() {
     let mut h = Harness::new(new_set("web", 1));
     h.sync();
-    let ev: Vec<_> = h
-        .events
-        .iter()
-        .map(|(_, r, m)| (r.as_str(), m.as_str()))
-        .collect();
+    let ev: Vec<_> = h.events.iter().map(|(_, r, m)| (r.as_str(), m.as_str())).collect();
     assert_eq!(
         ev,
         vec![
-            (
-                "SuccessfulCreate",
-                "Create Claim datadir-web-0 Pod web-0 in StatefulSet web success"
-            ),
-            (
-                "SuccessfulCreate",
-                "Create Pod web-0 in StatefulSet web successful"
-            ),
+            ("SuccessfulCreate", "Create Claim datadir-web-0 Pod web-0 in StatefulSet web success"),
+            ("SuccessfulCreate", "Create Pod web-0 in StatefulSet web successful"),
         ]
     );
     h.set_pod_failed("web-0");
     h.sync();
-    assert_eq!(
-        h.events.last().unwrap().2,
-        "Delete Pod web-0 in StatefulSet web successful"
-    );
+    assert_eq!(h.events.last().unwrap().2, "Delete Pod web-0 in StatefulSet web successful");
 }
 
 /// The "StatefulSet Basics" tutorial manifest (`seeds/web.yaml`: apps/v1beta1, no selector).
 #[test]
 fn tutorial_web_manifest_in_apps_v1beta1_runs_in_order() {
     // `testdata/seed_statefulsets.json` holds the seeds' StatefulSets (see units.rs).
-    let seeds: Vec<serde_json::Value> =
-        serde_json::from_str(include_str!("testdata/seed_statefulsets.json")).unwrap();
-    let value = seeds
-        .into_iter()
-        .find(|s| s["metadata"]["name"] == "web")
-        .unwrap();
+    let seeds: Vec<serde_json::Value> = serde_json::from_str(include_str!("testdata/seed_statefulsets.json")).unwrap();
+    let value = seeds.into_iter().find(|s| s["metadata"]["name"] == "web").unwrap();
     assert_eq!(value["apiVersion"], "apps/v1beta1");
     let mut set = legacy_to_apps_v1(value, false).unwrap();
     set.metadata.namespace = Some("default".into());
     set.metadata.uid = Some(SET_UID.into());
     set.metadata.generation = Some(1);
     let strategy = set.spec.as_ref().unwrap().update_strategy.clone().unwrap();
-    assert_eq!(
-        strategy.type_.as_deref(),
-        Some("OnDelete"),
-        "apps/v1beta1 default"
-    );
+    assert_eq!(strategy.type_.as_deref(), Some("OnDelete"), "apps/v1beta1 default");
     let mut h = Harness::new(set);
     h.graceful = true;
     h.sync();
     h.sync();
-    assert_eq!(
-        h.created,
-        vec!["web-0"],
-        "web-1 not created before web-0 is Running and Ready"
-    );
+    assert_eq!(h.created, vec!["web-0"], "web-1 not created before web-0 is Running and Ready");
     h.set_pod_running("web-0");
     h.sync();
     assert_eq!(h.created, vec!["web-0"], "Running but not Ready");
@@ -465,10 +328,7 @@ fn tutorial_web_manifest_in_apps_v1beta1_runs_in_order() {
     h.run_until_settled();
     assert_eq!(h.created, vec!["web-0", "web-1"]);
     assert_eq!(h.pvc_names(), vec!["www-web-0", "www-web-1"]);
-    assert_eq!(
-        h.pod("web-0").spec.as_ref().unwrap().subdomain.as_deref(),
-        Some("nginx")
-    );
+    assert_eq!(h.pod("web-0").spec.as_ref().unwrap().subdomain.as_deref(), Some("nginx"));
 }
 
 /// `setMatchesLatestExistingRevision`: a revision written by another encoder (bytes differ,
@@ -489,24 +349,12 @@ fn semantically_equal_foreign_revision_is_reused() {
         h.set.metadata.generation = Some(h.set.metadata.generation.unwrap() + 1);
         let p = h.sync();
         if gate {
-            assert!(
-                p.summaries().iter().all(|s| !s.contains("revision")),
-                "{:?}",
-                p.summaries()
-            );
+            assert!(p.summaries().iter().all(|s| !s.contains("revision")), "{:?}", p.summaries());
             assert_eq!(h.status().update_revision.as_deref(), Some(name.as_str()));
         } else {
-            assert!(
-                p.summaries()
-                    .iter()
-                    .any(|s| s.starts_with("create revision"))
-            );
+            assert!(p.summaries().iter().any(|s| s.starts_with("create revision")));
             h.run_until_settled();
-            assert_eq!(
-                h.deleted,
-                vec!["web-1", "web-0"],
-                "a needless rollout without the gate"
-            );
+            assert_eq!(h.deleted, vec!["web-1", "web-0"], "a needless rollout without the gate");
         }
     }
 }

@@ -27,10 +27,7 @@ fn configured(replicas: i32, parallel: bool, policy: Option<(&str, &str)>) -> St
     }
     match policy {
         Some((d, s)) => {
-            let p = spec
-                .persistent_volume_claim_retention_policy
-                .as_mut()
-                .unwrap();
+            let p = spec.persistent_volume_claim_retention_policy.as_mut().unwrap();
             p.when_deleted = Some(d.into());
             p.when_scaled = Some(s.into());
         }
@@ -56,11 +53,7 @@ fn names(prefix: &str, ords: impl IntoIterator<Item = i64>) -> Vec<String> {
 
 fn assert_status(h: &Harness, replicas: i32, ready: i32, updated: i32) {
     let s = h.status();
-    assert_eq!(
-        (s.replicas, s.ready_replicas, s.updated_replicas),
-        (replicas, Some(ready), Some(updated)),
-        "status"
-    );
+    assert_eq!((s.replicas, s.ready_replicas, s.updated_replicas), (replicas, Some(ready), Some(updated)), "status");
 }
 
 #[test]
@@ -70,10 +63,7 @@ fn test_statefulset_control_creates_pods() {
         assert_status(h, 3, 3, 3);
         assert_eq!(h.created, names("foo", 0..3));
         for p in h.set_pods() {
-            assert_eq!(
-                p.metadata.labels.as_ref().unwrap()[POD_INDEX_LABEL],
-                get_ordinal(p).to_string()
-            );
+            assert_eq!(p.metadata.labels.as_ref().unwrap()[POD_INDEX_LABEL], get_ordinal(p).to_string());
         }
         assert_eq!(h.pvc_names(), names("datadir-foo", 0..3));
         // OrderedReady: one creation per sync ⇒ at least 3 syncs that created.
@@ -102,13 +92,7 @@ fn test_statefulset_control_scales_down() {
         if !monotonic {
             // Parallel: every condemned pod deleted in one sync, highest first.
             let p = h.sync();
-            assert_eq!(
-                p.summaries()
-                    .iter()
-                    .filter(|s| s.starts_with("delete pod"))
-                    .count(),
-                3
-            );
+            assert_eq!(p.summaries().iter().filter(|s| s.starts_with("delete pod")).count(), 3);
         }
         h.run_until_settled();
         assert_status(h, 0, 0, 0);
@@ -164,31 +148,17 @@ fn recreates_terminal_pod(failed: bool, delete_failure: bool) {
             h.sync();
             assert!(h.pods.contains_key("foo-0"), "delete failed, pod kept");
             assert!(h.events.iter().any(|(_, r, m)| r == "FailedDelete"
-                && m.starts_with(
-                    "Delete Pod foo-0 in StatefulSet foo failed error: injected failure"
-                )));
+                && m.starts_with("Delete Pod foo-0 in StatefulSet foo failed error: injected failure")));
         }
         let p = h.sync();
-        assert_eq!(
-            p.summaries()
-                .iter()
-                .filter(|s| s.starts_with("delete pod"))
-                .count(),
-            1
-        );
+        assert_eq!(p.summaries().iter().filter(|s| s.starts_with("delete pod")).count(), 1);
         assert_eq!(h.deleted, vec!["foo-0".to_string()]);
-        assert!(
-            !p.summaries().contains(&"create pod foo-0".to_string()),
-            "recreated only after it is gone"
-        );
+        assert!(!p.summaries().contains(&"create pod foo-0".to_string()), "recreated only after it is gone");
         h.sync();
         let pod = h.pod("foo-0");
         assert!(is_created(pod) && !is_terminating(pod));
         assert_ne!(pod.metadata.uid, uid, "a new pod");
-        assert_eq!(
-            pod.status.as_ref().unwrap().phase.as_deref(),
-            Some("Pending")
-        );
+        assert_eq!(pod.status.as_ref().unwrap().phase.as_deref(), Some("Pending"));
     });
 }
 
@@ -216,9 +186,7 @@ fn test_statefulset_control_create_pod_failure() {
         h.run_until_settled();
         assert_status(h, 3, 3, 3);
         assert!(h.events.iter().any(|(_, r, m)| r == "FailedCreate"
-            && m.starts_with(
-                "Create Pod foo-2 in StatefulSet foo failed error: injected failure"
-            )));
+            && m.starts_with("Create Pod foo-2 in StatefulSet foo failed error: injected failure")));
         assert_eq!(h.created, names("foo", 0..3));
     });
 }
@@ -240,17 +208,14 @@ fn test_statefulset_control_update_pod_failure() {
         h.fail_next("update pod foo-0", ErrorKind::Other, 1);
         h.sync();
         assert!(h.events.iter().any(|(_, r, _)| r == "FailedUpdate"));
-        assert_eq!(
-            h.pod("foo-0").metadata.labels.as_ref().unwrap()["statefulset.kubernetes.io/pod-name"],
-            "goo-0"
-        );
+        assert_eq!(h.pod("foo-0").metadata.labels.as_ref().unwrap()["statefulset.kubernetes.io/pod-name"], "goo-0");
         h.sync();
-        assert_eq!(
-            h.pod("foo-0").metadata.labels.as_ref().unwrap()["statefulset.kubernetes.io/pod-name"],
-            "foo-0"
+        assert_eq!(h.pod("foo-0").metadata.labels.as_ref().unwrap()["statefulset.kubernetes.io/pod-name"], "foo-0");
+        assert!(
+            h.events
+                .iter()
+                .any(|(_, r, m)| r == "SuccessfulUpdate" && m == "Update Pod foo-0 in StatefulSet foo successful")
         );
-        assert!(h.events.iter().any(|(_, r, m)| r == "SuccessfulUpdate"
-            && m == "Update Pod foo-0 in StatefulSet foo successful"));
         h.check_identity = true;
         h.check_state();
     });
@@ -273,28 +238,14 @@ fn test_statefulset_control_new_revision_delete_pod_failure() {
         h.fail_next("delete pod", ErrorKind::Other, 1);
         h.sync();
         let s = h.status();
-        assert_eq!(
-            s.current_replicas,
-            Some(3),
-            "failed pod deletion should not update currentReplicas"
-        );
-        assert_ne!(
-            s.current_revision, s.update_revision,
-            "new revision created"
-        );
+        assert_eq!(s.current_replicas, Some(3), "failed pod deletion should not update currentReplicas");
+        assert_ne!(s.current_revision, s.update_revision, "new revision created");
         let p = h.sync();
         assert_eq!(
-            p.summaries()
-                .iter()
-                .filter(|s| s.starts_with("delete pod"))
-                .collect::<Vec<_>>(),
+            p.summaries().iter().filter(|s| s.starts_with("delete pod")).collect::<Vec<_>>(),
             vec!["delete pod foo-2"]
         );
-        assert_eq!(
-            h.status().current_replicas,
-            Some(2),
-            "pod deletion should update currentReplicas"
-        );
+        assert_eq!(h.status().current_replicas, Some(2), "pod deletion should update currentReplicas");
     });
 }
 
@@ -305,10 +256,7 @@ fn test_statefulset_control_recreates_pvc_for_pending_pod() {
         h.pvcs.remove("datadir-foo-0");
         h.set_pod_pending("foo-0");
         let p = h.sync();
-        assert!(
-            p.summaries()
-                .contains(&"create pvc datadir-foo-0".to_string())
-        );
+        assert!(p.summaries().contains(&"create pvc datadir-foo-0".to_string()));
         assert!(h.pvcs.contains_key("datadir-foo-0"));
     });
 }
@@ -317,8 +265,7 @@ fn test_statefulset_control_recreates_pvc_for_pending_pod() {
 fn test_statefulset_control_with_start_ordinal() {
     for parallel in [false, true] {
         let mut set = configured(3, parallel, POLICIES[0]);
-        set.spec.as_mut().unwrap().ordinals =
-            Some(k8s_openapi::api::apps::v1::StatefulSetOrdinals { start: Some(2) });
+        set.spec.as_mut().unwrap().ordinals = Some(k8s_openapi::api::apps::v1::StatefulSetOrdinals { start: Some(2) });
         let mut h = Harness::new(set);
         h.strict = !parallel;
         h.run_until_settled();
@@ -326,10 +273,7 @@ fn test_statefulset_control_with_start_ordinal() {
         assert_eq!(h.created, names("foo", 2..5));
         assert_status(&h, 3, 3, 3);
         for p in h.set_pods() {
-            assert_eq!(
-                p.metadata.labels.as_ref().unwrap()[POD_INDEX_LABEL],
-                get_ordinal(p).to_string()
-            );
+            assert_eq!(p.metadata.labels.as_ref().unwrap()[POD_INDEX_LABEL], get_ordinal(p).to_string());
         }
     }
 }
@@ -363,25 +307,15 @@ fn test_statefulset_control_get_set_revisions() {
     let rev2 = p.status.as_ref().unwrap().update_revision.clone().unwrap();
     assert_ne!(rev1, rev2);
     assert_eq!(h.revisions[&rev2].revision, 2);
-    assert_eq!(
-        p.status.as_ref().unwrap().current_revision.as_deref(),
-        Some(rev1.as_str())
-    );
+    assert_eq!(p.status.as_ref().unwrap().current_revision.as_deref(), Some(rev1.as_str()));
     h.set_image("bar");
     let p = h.sync();
     let rev3 = p.status.as_ref().unwrap().update_revision.clone().unwrap();
     assert_eq!(h.revisions[&rev3].revision, 3);
     h.set_image("nginx");
     let p = h.sync();
-    assert_eq!(
-        p.status.as_ref().unwrap().update_revision.as_deref(),
-        Some(rev1.as_str()),
-        "rollback reuses"
-    );
-    assert!(
-        p.summaries()
-            .contains(&format!("update revision {rev1} to 4"))
-    );
+    assert_eq!(p.status.as_ref().unwrap().update_revision.as_deref(), Some(rev1.as_str()), "rollback reuses");
+    assert!(p.summaries().contains(&format!("update revision {rev1} to 4")));
     assert_eq!(h.revisions[&rev1].revision, 4);
     assert_eq!(h.revisions.len(), 3);
 }
@@ -396,24 +330,14 @@ fn rolling_update_case(parallel: bool, from: i32, to: i32) {
     });
     h.run_until_settled();
     for p in h.set_pods() {
-        assert_eq!(
-            p.spec.as_ref().unwrap().containers[0].image.as_deref(),
-            Some("foo")
-        );
+        assert_eq!(p.spec.as_ref().unwrap().containers[0].image.as_deref(), Some("foo"));
     }
     let s = h.status();
     assert_eq!(s.current_revision, s.update_revision);
-    assert_eq!(
-        (s.replicas, s.current_replicas, s.updated_replicas),
-        (to, Some(to), Some(to))
-    );
+    assert_eq!((s.replicas, s.current_replicas, s.updated_replicas), (to, Some(to), Some(to)));
     // Reverse ordinal order over the pods that existed in range.
     let deleted = h.take_deleted();
-    let updates: Vec<String> = deleted
-        .iter()
-        .filter(|n| get_ordinal_of(n) < i64::from(to))
-        .cloned()
-        .collect();
+    let updates: Vec<String> = deleted.iter().filter(|n| get_ordinal_of(n) < i64::from(to)).cloned().collect();
     let want: Vec<String> = names("foo", (0..i64::from(from.min(to))).rev());
     assert_eq!(updates, want);
 }
@@ -448,13 +372,7 @@ fn test_statefulset_control_rolling_update_with_partition() {
     let old = h.status().current_revision.unwrap();
     h.update_spec(|s| {
         s.template.spec.as_mut().unwrap().containers[0].image = Some("foo".into());
-        s.update_strategy
-            .as_mut()
-            .unwrap()
-            .rolling_update
-            .as_mut()
-            .unwrap()
-            .partition = Some(2);
+        s.update_strategy.as_mut().unwrap().rolling_update.as_mut().unwrap().partition = Some(2);
     });
     h.take_deleted();
     h.run_until_settled();
@@ -480,11 +398,7 @@ fn test_statefulset_control_on_delete_update() {
         h.set_image("foo");
         h.run_until_settled();
         for n in 0..3 {
-            assert_eq!(
-                h.image_of(&format!("foo-{n}")),
-                "nginx",
-                "OnDelete keeps the original image"
-            );
+            assert_eq!(h.image_of(&format!("foo-{n}")), "nginx", "OnDelete keeps the original image");
         }
         h.scale(5);
         h.run_until_settled();
@@ -515,10 +429,8 @@ fn test_statefulset_control_on_delete_update_promotes_current_revision_with_opti
     let st = set.spec.as_mut().unwrap().update_strategy.as_mut().unwrap();
     st.type_ = Some("OnDelete".into());
     st.rolling_update = None;
-    let mut h = Harness::new(set).with_opts(Options {
-        on_delete_promotes_current_revision: true,
-        ..Options::default()
-    });
+    let mut h =
+        Harness::new(set).with_opts(Options { on_delete_promotes_current_revision: true, ..Options::default() });
     h.run_until_settled();
     h.set_image("foo");
     h.run_until_settled();
@@ -528,25 +440,13 @@ fn test_statefulset_control_on_delete_update_promotes_current_revision_with_opti
     }
     h.run_until_settled();
     let s = h.status();
-    assert_eq!(
-        s.current_revision, s.update_revision,
-        "promoted (PR #136833)"
-    );
+    assert_eq!(s.current_revision, s.update_revision, "promoted (PR #136833)");
     assert_eq!(s.current_replicas, Some(3));
 }
 
 fn max_unavailable_set(parallel: bool) -> StatefulSet {
     let mut set = configured(6, parallel, POLICIES[0]);
-    let ru = set
-        .spec
-        .as_mut()
-        .unwrap()
-        .update_strategy
-        .as_mut()
-        .unwrap()
-        .rolling_update
-        .as_mut()
-        .unwrap();
+    let ru = set.spec.as_mut().unwrap().update_strategy.as_mut().unwrap().rolling_update.as_mut().unwrap();
     ru.partition = Some(3);
     ru.max_unavailable = Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(2));
     set
@@ -557,10 +457,7 @@ fn max_unavailable_set(parallel: bool) -> StatefulSet {
 #[test]
 fn test_statefulset_control_rolling_update_with_max_unavailable() {
     for parallel in [false, true] {
-        let opts = Options {
-            max_unavailable_statefulset: true,
-            ..Options::default()
-        };
+        let opts = Options { max_unavailable_statefulset: true, ..Options::default() };
         let mut h = Harness::new(max_unavailable_set(parallel)).with_opts(opts);
         h.run_until_settled();
         h.take_deleted();
@@ -570,10 +467,7 @@ fn test_statefulset_control_rolling_update_with_max_unavailable() {
         h.run_until_settled();
         assert_eq!(h.take_deleted(), names("foo", [3]));
         for n in 0..6 {
-            assert_eq!(
-                h.image_of(&format!("foo-{n}")),
-                if n >= 3 { "foo" } else { "nginx" }
-            );
+            assert_eq!(h.image_of(&format!("foo-{n}")), if n >= 3 { "foo" } else { "nginx" });
         }
     }
 }
@@ -596,24 +490,10 @@ fn test_statefulset_control_rolling_update_with_max_unavailable_gate_off() {
 /// blocks on any terminating in-range pod before the update step, deleting nothing.
 #[test]
 fn test_statefulset_control_rolling_update_with_max_unavailable_in_ordered_mode_verify_invariant() {
-    let cases: [&[usize]; 10] = [
-        &[],
-        &[5],
-        &[3],
-        &[4],
-        &[5, 4],
-        &[5, 3],
-        &[4, 3],
-        &[5, 4, 3],
-        &[2],
-        &[1],
-    ];
+    let cases: [&[usize]; 10] = [&[], &[5], &[3], &[4], &[5, 4], &[5, 3], &[4, 3], &[5, 4, 3], &[2], &[1]];
     for parallel in [false, true] {
         for terminating in cases {
-            let opts = Options {
-                max_unavailable_statefulset: true,
-                ..Options::default()
-            };
+            let opts = Options { max_unavailable_statefulset: true, ..Options::default() };
             let mut h = Harness::new(max_unavailable_set(parallel)).with_opts(opts);
             h.run_until_settled();
             h.take_deleted();
@@ -622,16 +502,8 @@ fn test_statefulset_control_rolling_update_with_max_unavailable_in_ordered_mode_
                 h.set_pod_terminating(&format!("foo-{n}"));
             }
             h.sync();
-            let want = if parallel || terminating.is_empty() {
-                2usize.saturating_sub(terminating.len())
-            } else {
-                0
-            };
-            assert_eq!(
-                h.take_deleted().len(),
-                want,
-                "parallel {parallel}, terminating {terminating:?}"
-            );
+            let want = if parallel || terminating.is_empty() { 2usize.saturating_sub(terminating.len()) } else { 0 };
+            assert_eq!(h.take_deleted().len(), want, "parallel {parallel}, terminating {terminating:?}");
         }
     }
 }
@@ -652,12 +524,7 @@ fn test_parallel_scale() {
             let sizes: Vec<usize> = p
                 .batches
                 .iter()
-                .filter(|b| {
-                    b.groups
-                        .iter()
-                        .flatten()
-                        .any(|a| matches!(a, Action::CreatePod(_)))
-                })
+                .filter(|b| b.groups.iter().flatten().any(|a| matches!(a, Action::CreatePod(_))))
                 .map(|b| b.groups.len())
                 .collect();
             // slowStartBatch over all `to` slots: 1, 2, 4, … (≤ 500); existing slots create nothing.
@@ -708,55 +575,32 @@ fn test_statefulset_compatibility() {
         .unwrap()
     };
     let set = |f| serde_json::from_value::<StatefulSet>(load(f)).unwrap();
-    let rev = |f| {
-        serde_json::from_value::<k8s_openapi::api::apps::v1::ControllerRevision>(load(f)).unwrap()
-    };
+    let rev = |f| serde_json::from_value::<k8s_openapi::api::apps::v1::ControllerRevision>(load(f)).unwrap();
     let now = "2026-01-01T00:00:00Z".parse().unwrap();
     for (name, set, revs) in [
         ("1.33 set, 1.33 rev", set("set133"), vec![rev("rev133")]),
         ("1.34 set, 1.34 rev", set("set134"), vec![rev("rev134")]),
-        (
-            "1.34 set, 1.33+1.34 rev",
-            set("set134"),
-            vec![rev("rev133"), rev("rev134")],
-        ),
+        ("1.34 set, 1.33+1.34 rev", set("set134"), vec![rev("rev133"), rev("rev134")]),
     ] {
         let latest = revs.last().unwrap().metadata.name.clone();
         let p = crate::statefulset::plan(&set, &[], &[], &revs, now, &Options::default());
         assert!(
-            !p.actions()
-                .any(|a| matches!(a, Action::CreateRevision(_) | Action::UpdateRevision { .. })),
+            !p.actions().any(|a| matches!(a, Action::CreateRevision(_) | Action::UpdateRevision { .. })),
             "{name}: {:?}",
             p.summaries()
         );
         let st = p.status.unwrap();
         assert_eq!(st.update_revision, latest, "{name}");
-        assert_eq!(
-            st.current_revision,
-            set.status.as_ref().unwrap().current_revision,
-            "{name}"
-        );
+        assert_eq!(st.current_revision, set.status.as_ref().unwrap().current_revision, "{name}");
     }
     // Without the semantic comparison a 1.35 controller would roll a 1.33 set.
-    let opts = Options {
-        semantic_revision_comparison: false,
-        ..Options::default()
-    };
+    let opts = Options { semantic_revision_comparison: false, ..Options::default() };
     let p = crate::statefulset::plan(&set("set133"), &[], &[], &[rev("rev133")], now, &opts);
-    assert!(
-        p.summaries()
-            .contains(&"create revision test-776999688b".to_string())
-    );
+    assert!(p.summaries().contains(&"create revision test-776999688b".to_string()));
     // The 1.33 encoding reproduces the 1.33 name.
-    let opts = Options {
-        revision_encoding: crate::statefulset::RevisionEncoding::V1_33,
-        ..Options::default()
-    };
+    let opts = Options { revision_encoding: crate::statefulset::RevisionEncoding::V1_33, ..Options::default() };
     let p = crate::statefulset::plan(&set("set133"), &[], &[], &[], now, &opts);
-    assert!(
-        p.summaries()
-            .contains(&"create revision test-c77f6d978".to_string())
-    );
+    assert!(p.summaries().contains(&"create revision test-c77f6d978".to_string()));
 }
 
 /// A set built from the same manifest by the harness: pods carry the 1.35 name, and a further
@@ -775,35 +619,18 @@ fn test_statefulset_compatibility_steady_state_zero_writes() {
     crate::statefulset::defaults::default_statefulset(&mut set, false);
     let mut h = Harness::new(set);
     h.run_until_settled();
-    assert_eq!(
-        h.revisions.keys().collect::<Vec<_>>(),
-        vec!["test-776999688b"]
-    );
+    assert_eq!(h.revisions.keys().collect::<Vec<_>>(), vec!["test-776999688b"]);
     let pod = h.pod("test-0");
     assert_eq!(get_pod_revision(pod), "test-776999688b");
     assert_eq!(pod.metadata.generate_name.as_deref(), Some("test-"));
-    assert_eq!(
-        pod.spec.as_ref().unwrap().hostname.as_deref(),
-        Some("test-0")
-    );
+    assert_eq!(pod.spec.as_ref().unwrap().hostname.as_deref(), Some("test-0"));
     let vol = &pod.spec.as_ref().unwrap().volumes.as_ref().unwrap()[0];
     assert_eq!(
-        (
-            vol.name.as_str(),
-            vol.persistent_volume_claim
-                .as_ref()
-                .unwrap()
-                .claim_name
-                .as_str()
-        ),
+        (vol.name.as_str(), vol.persistent_volume_claim.as_ref().unwrap().claim_name.as_str()),
         ("test", "test-test-0")
     );
     let p = h.sync();
-    assert!(
-        p.summaries().is_empty(),
-        "zero writes, got {:?}",
-        p.summaries()
-    );
+    assert!(p.summaries().is_empty(), "zero writes, got {:?}", p.summaries());
 }
 
 /// `TestStatefulSetControlLimitsHistory`: across repeated template updates the number of
@@ -819,11 +646,7 @@ fn test_statefulset_control_limits_history() {
             h.set_image(&format!("foo-{i}"));
             for _ in 0..200 {
                 h.sync();
-                assert!(
-                    h.revisions.len() <= 2 + 2,
-                    "{} revisions",
-                    h.revisions.len()
-                );
+                assert!(h.revisions.len() <= 2 + 2, "{} revisions", h.revisions.len());
                 if h.settled() {
                     break;
                 }
@@ -853,11 +676,7 @@ fn test_statefulset_control_rollback() {
             h.update_spec(|s| s.template = template.clone());
             h.run_until_settled();
             let s = h.status();
-            assert_eq!(
-                s.current_revision.as_deref(),
-                Some(first.as_str()),
-                "rollback reuses revision 1"
-            );
+            assert_eq!(s.current_revision.as_deref(), Some(first.as_str()), "rollback reuses revision 1");
             assert_eq!(h.revisions[&first].revision, 3, "bumped to max+1");
             for n in h.pod_names() {
                 assert_eq!(h.image_of(&n), "nginx");
@@ -873,21 +692,9 @@ fn test_statefulset_control_rolling_update_with_max_unavailable_percentage() {
     use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
     for (value, want) in [("50%", 3usize), ("10%", 1), ("100%", 6), ("34%", 2)] {
         let mut set = configured(6, true, POLICIES[0]);
-        let ru = set
-            .spec
-            .as_mut()
-            .unwrap()
-            .update_strategy
-            .as_mut()
-            .unwrap()
-            .rolling_update
-            .as_mut()
-            .unwrap();
+        let ru = set.spec.as_mut().unwrap().update_strategy.as_mut().unwrap().rolling_update.as_mut().unwrap();
         ru.max_unavailable = Some(IntOrString::String(value.into()));
-        let opts = Options {
-            max_unavailable_statefulset: true,
-            ..Options::default()
-        };
+        let opts = Options { max_unavailable_statefulset: true, ..Options::default() };
         let mut h = Harness::new(set).with_opts(opts);
         h.run_until_settled();
         h.take_deleted();

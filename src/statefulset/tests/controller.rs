@@ -70,10 +70,7 @@ fn test_statefulset_on_delete_strategy_ignores_min_ready_seconds() {
     h.sync();
     let s = h.status();
     assert_eq!(s.available_replicas, Some(0));
-    assert_ne!(
-        s.update_revision, before,
-        "the update revision is set regardless"
-    );
+    assert_ne!(s.update_revision, before, "the update revision is set regardless");
     assert!(h.deleted.is_empty());
 }
 
@@ -87,15 +84,7 @@ fn test_statefulset_zero_min_ready_seconds() {
 #[test]
 fn test_statefulset_partition_rolling_update_with_min_ready_seconds() {
     let mut h = with_min_ready(4, 30);
-    h.update_spec(|s| {
-        s.update_strategy
-            .as_mut()
-            .unwrap()
-            .rolling_update
-            .as_mut()
-            .unwrap()
-            .partition = Some(2)
-    });
+    h.update_spec(|s| s.update_strategy.as_mut().unwrap().rolling_update.as_mut().unwrap().partition = Some(2));
     up_ready_since(&mut h, 10);
     h.set_image("foo");
     h.sync();
@@ -119,11 +108,7 @@ fn test_statefulset_honor_revision_history_limit() {
         h.set_image(&format!("foo-{i}"));
         for _ in 0..100 {
             h.sync();
-            assert!(
-                h.revisions.len() <= 1 + 2,
-                "{} revisions, limit 1",
-                h.revisions.len()
-            );
+            assert!(h.revisions.len() <= 1 + 2, "{} revisions, limit 1", h.revisions.len());
             if h.settled() {
                 break;
             }
@@ -139,11 +124,7 @@ fn test_statefulset_availability() {
         let mut h = with_min_ready(1, 60);
         up_ready_since(&mut h, ready_for);
         h.sync();
-        assert_eq!(
-            h.status().available_replicas,
-            Some(want),
-            "ready for {ready_for}s"
-        );
+        assert_eq!(h.status().available_replicas, Some(want), "ready for {ready_for}s");
     }
 }
 
@@ -168,10 +149,7 @@ fn test_statefulset_status_update() {
     let mut h = Harness::new(new_set("foo", 3));
     h.fail_next("create pod", ErrorKind::Other, 1);
     let p = h.sync();
-    assert!(
-        h.log.contains(&"update status".to_string()),
-        "status written despite the sync error"
-    );
+    assert!(h.log.contains(&"update status".to_string()), "status written despite the sync error");
     assert!(h.pods.is_empty());
     assert!(p.status.is_some());
     // Status error: reported; the pod writes before it stand; the next sync writes it.
@@ -180,10 +158,7 @@ fn test_statefulset_status_update() {
     let p = crate::statefulset::plan(&h.set, &pods, &[], &[], h.now, &Options::default());
     let failures = p.execute(|a| {
         if a.summary() == "update status" {
-            Err(crate::statefulset::ExecError::new(
-                ErrorKind::Other,
-                "status error",
-            ))
+            Err(crate::statefulset::ExecError::new(ErrorKind::Other, "status error"))
         } else {
             Ok(())
         }
@@ -207,11 +182,7 @@ fn test_statefulset_controller_respects_termination() {
     h.add_terminating_pod(3);
     h.add_terminating_pod(4);
     h.sync();
-    assert_eq!(
-        h.pods.len(),
-        5,
-        "terminating pods are waited on, not deleted again"
-    );
+    assert_eq!(h.pods.len(), 5, "terminating pods are waited on, not deleted again");
     assert!(h.deleted.is_empty());
     h.finish_all_terminating();
     h.scale(0);
@@ -261,22 +232,12 @@ fn test_get_pods_for_statefulset_adopt() {
     }]);
     h.insert_pod(taken);
     let p = h.sync();
-    let adopted: Vec<_> = p
-        .summaries()
-        .into_iter()
-        .filter(|s| s.starts_with("adopt pod"))
-        .collect();
+    let adopted: Vec<_> = p.summaries().into_iter().filter(|s| s.starts_with("adopt pod")).collect();
     assert_eq!(adopted, vec!["adopt pod foo-0"]);
-    assert_eq!(
-        controller_of(&h.pod("foo-0").metadata).unwrap().uid,
-        SET_UID
-    );
+    assert_eq!(controller_of(&h.pod("foo-0").metadata).unwrap().uid, SET_UID);
     assert!(controller_of(&h.pod("foo-1").metadata).is_none());
     assert!(controller_of(&h.pod("bar-2").metadata).is_none());
-    assert_eq!(
-        controller_of(&h.pod("foo-2").metadata).unwrap().uid,
-        "uid-other"
-    );
+    assert_eq!(controller_of(&h.pod("foo-2").metadata).unwrap().uid, "uid-other");
 }
 
 /// `TestGetPodsForStatefulSetRelease`: owned pods that no longer match the selector or the name
@@ -286,31 +247,17 @@ fn test_get_pods_for_statefulset_release() {
     let mut h = Harness::new(new_set("foo", 3));
     h.run_until_settled();
     h.check_identity = false;
-    h.pods
-        .get_mut("foo-1")
-        .unwrap()
-        .metadata
-        .labels
-        .as_mut()
-        .unwrap()
-        .insert("foo".into(), "nomatch".into());
+    h.pods.get_mut("foo-1").unwrap().metadata.labels.as_mut().unwrap().insert("foo".into(), "nomatch".into());
     let mut renamed = h.pod("foo-2").clone();
     renamed.metadata.name = Some("bar-2".into());
     h.pods.remove("foo-2");
     h.pods.insert("bar-2".into(), renamed);
     let p = h.sync();
-    let released: Vec<_> = p
-        .summaries()
-        .into_iter()
-        .filter(|s| s.starts_with("release"))
-        .collect();
+    let released: Vec<_> = p.summaries().into_iter().filter(|s| s.starts_with("release")).collect();
     assert_eq!(released, vec!["release pod bar-2", "release pod foo-1"]);
     assert!(controller_of(&h.pod("foo-1").metadata).is_none());
     assert!(controller_of(&h.pod("bar-2").metadata).is_none());
-    assert_eq!(
-        controller_of(&h.pod("foo-0").metadata).unwrap().uid,
-        SET_UID
-    );
+    assert_eq!(controller_of(&h.pod("foo-0").metadata).unwrap().uid, SET_UID);
 }
 
 /// `TestAdoptOrphanRevisions`: selector-matching revisions without a controller are adopted
@@ -321,39 +268,19 @@ fn test_adopt_orphan_revisions() {
     let mut r1 = new_revision(&h.set, 1, 0, Default::default());
     r1.metadata.owner_references = None;
     let mut other: StatefulSet = new_set("foo", 1);
-    other
-        .spec
-        .as_mut()
-        .unwrap()
-        .template
-        .spec
-        .as_mut()
-        .unwrap()
-        .containers[0]
-        .image = Some("x".into());
+    other.spec.as_mut().unwrap().template.spec.as_mut().unwrap().containers[0].image = Some("x".into());
     let mut r2 = new_revision(&other, 2, 0, Default::default());
     r2.metadata.owner_references = None;
-    r2.metadata
-        .labels
-        .as_mut()
-        .unwrap()
-        .insert("foo".into(), "nomatch".into());
+    r2.metadata.labels.as_mut().unwrap().insert("foo".into(), "nomatch".into());
     let n1 = r1.metadata.name.clone().unwrap();
     let n2 = r2.metadata.name.clone().unwrap();
     h.revisions.insert(n1.clone(), r1);
     h.revisions.insert(n2.clone(), r2);
     let p = h.sync();
     assert_eq!(p.summaries()[0], format!("adopt revision {n1}"));
-    assert_eq!(
-        controller_of(&h.revisions[&n1].metadata).unwrap().uid,
-        SET_UID
-    );
+    assert_eq!(controller_of(&h.revisions[&n1].metadata).unwrap().uid, SET_UID);
     assert!(controller_of(&h.revisions[&n2].metadata).is_none());
-    assert_eq!(
-        h.status().update_revision.as_deref(),
-        Some(n1.as_str()),
-        "the adopted revision is reused"
-    );
+    assert_eq!(h.status().update_revision.as_deref(), Some(n1.as_str()), "the adopted revision is reused");
 }
 
 /// `TestOrphanedPodsWithPVCDeletePolicy`: an orphan is adopted and its claims follow the policy
@@ -378,13 +305,7 @@ fn test_orphaned_pods_with_pvc_delete_policy() {
             h.sync(); // adopt/release
             h.scale(0);
             h.sync();
-            let refs = |n: &str| {
-                h.pvcs[n]
-                    .metadata
-                    .owner_references
-                    .clone()
-                    .unwrap_or_default()
-            };
+            let refs = |n: &str| h.pvcs[n].metadata.owner_references.clone().unwrap_or_default();
             for n in ["datadir-foo-0", "datadir-foo-1"] {
                 let r = refs(n);
                 let set_ref = r.iter().any(|x| x.kind == "StatefulSet");
@@ -392,10 +313,7 @@ fn test_orphaned_pods_with_pvc_delete_policy() {
                 // Both are condemned now (replicas 0); ref §5.2's condemned column.
                 assert_eq!(
                     (set_ref, pod_ref),
-                    (
-                        when_deleted == "Delete" && when_scaled == "Retain",
-                        when_scaled == "Delete"
-                    ),
+                    (when_deleted == "Delete" && when_scaled == "Retain", when_scaled == "Delete"),
                     "{when_deleted}/{when_scaled} {n}"
                 );
             }
@@ -404,10 +322,7 @@ fn test_orphaned_pods_with_pvc_delete_policy() {
                 before,
                 "released pod's claim untouched"
             );
-            assert!(
-                controller_of(&h.pod("xfoo-2").metadata).is_none(),
-                "released"
-            );
+            assert!(controller_of(&h.pod("xfoo-2").metadata).is_none(), "released");
         }
     }
 }
@@ -430,21 +345,14 @@ fn test_stale_owner_ref_on_scaleup() {
             h.scale(2);
             h.run_until_settled();
             let refs = h.pvcs["datadir-foo-2"].metadata.owner_references.clone();
-            assert!(
-                refs.iter()
-                    .flatten()
-                    .any(|r| r.kind == "Pod" && r.name == "foo-2")
-            );
+            assert!(refs.iter().flatten().any(|r| r.kind == "Pod" && r.name == "foo-2"));
             h.scale(3);
             for _ in 0..10 {
                 h.sync();
                 h.ready_all_pending();
             }
             assert!(!h.pods.contains_key("foo-2"), "blocked by the stale claim");
-            assert_eq!(
-                h.pvcs["datadir-foo-2"].metadata.owner_references, refs,
-                "stale claim untouched"
-            );
+            assert_eq!(h.pvcs["datadir-foo-2"].metadata.owner_references, refs, "stale claim untouched");
             h.pvcs.remove("datadir-foo-2");
             h.auto_gc = true;
             h.run_until_settled();
@@ -476,8 +384,5 @@ fn test_statefulset_requeue_at_next_pod_availability() {
         crate::statefulset::requeue_after_pod_update(&h.set, &unready, &old),
         Some(std::time::Duration::from_secs(60))
     );
-    assert_eq!(
-        crate::statefulset::requeue_after_pod_update(&h.set, &old, &unready),
-        None
-    );
+    assert_eq!(crate::statefulset::requeue_after_pod_update(&h.set, &old, &unready), None);
 }

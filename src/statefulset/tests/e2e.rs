@@ -17,26 +17,11 @@ use crate::statefulset::{PARALLEL, REVISION_LABEL};
 
 /// The e2e set: `ss`, labels foo=bar,baz=blah, claim template `datadir` (or none).
 fn ss(replicas: i32, claims: bool) -> Harness {
-    let mut set = if claims {
-        new_set("ss", replicas)
-    } else {
-        new_set_without_claims("ss", replicas)
-    };
+    let mut set = if claims { new_set("ss", replicas) } else { new_set_without_claims("ss", replicas) };
     let spec = set.spec.as_mut().unwrap();
     spec.service_name = Some("test".into());
-    spec.selector
-        .match_labels
-        .as_mut()
-        .unwrap()
-        .insert("baz".into(), "blah".into());
-    spec.template
-        .metadata
-        .as_mut()
-        .unwrap()
-        .labels
-        .as_mut()
-        .unwrap()
-        .insert("baz".into(), "blah".into());
+    spec.selector.match_labels.as_mut().unwrap().insert("baz".into(), "blah".into());
+    spec.template.metadata.as_mut().unwrap().labels.as_mut().unwrap().insert("baz".into(), "blah".into());
     let mut h = Harness::new(set);
     h.graceful = true;
     h
@@ -51,10 +36,7 @@ fn saturate_paused(h: &mut Harness) {
         assert!(h.pods.contains_key(&name), "{name} created");
         h.set_pod_unready(&name);
         h.sync();
-        assert!(
-            !h.pods.contains_key(&format!("ss-{}", i + 1)),
-            "no successor while {name} is paused"
-        );
+        assert!(!h.pods.contains_key(&format!("ss-{}", i + 1)), "no successor while {name} is paused");
         h.set_pod_ready(&name); // ResumeNextPod
     }
     h.run_until_settled();
@@ -79,38 +61,16 @@ fn should_provide_basic_identity() {
         let spec = h.pod(&name).spec.clone().unwrap();
         assert_eq!(spec.hostname.as_deref(), Some(name.as_str()));
         assert_eq!(spec.subdomain.as_deref(), Some("test"));
-        let vol = spec
-            .volumes
-            .unwrap()
-            .into_iter()
-            .find(|v| v.name == "datadir")
-            .unwrap();
-        assert_eq!(
-            vol.persistent_volume_claim.unwrap().claim_name,
-            format!("datadir-ss-{i}")
-        );
+        let vol = spec.volumes.unwrap().into_iter().find(|v| v.name == "datadir").unwrap();
+        assert_eq!(vol.persistent_volume_claim.unwrap().claim_name, format!("datadir-ss-{i}"));
     }
     let pvc_uids: Vec<_> = h.pvcs.values().map(|c| c.metadata.uid.clone()).collect();
     restart(&mut h);
     // Same claims (data persists), same hostnames.
-    assert_eq!(
-        h.pvcs
-            .values()
-            .map(|c| c.metadata.uid.clone())
-            .collect::<Vec<_>>(),
-        pvc_uids
-    );
-    assert!(
-        !h.log
-            .iter()
-            .skip_while(|l| *l != "delete pod ss-0")
-            .any(|l| l.starts_with("create pvc"))
-    );
+    assert_eq!(h.pvcs.values().map(|c| c.metadata.uid.clone()).collect::<Vec<_>>(), pvc_uids);
+    assert!(!h.log.iter().skip_while(|l| *l != "delete pod ss-0").any(|l| l.starts_with("create pvc")));
     for i in 0..3 {
-        assert_eq!(
-            h.pod(&format!("ss-{i}")).spec.as_ref().unwrap().hostname,
-            Some(format!("ss-{i}"))
-        );
+        assert_eq!(h.pod(&format!("ss-{i}")).spec.as_ref().unwrap().hostname, Some(format!("ss-{i}")));
     }
 }
 
@@ -119,10 +79,7 @@ fn should_adopt_matching_orphans_and_release_non_matching_pods() {
     let mut h = ss(1, true);
     h.run_until_settled();
     let r = controller_of(&h.pod("ss-0").metadata).cloned().unwrap();
-    assert_eq!(
-        (r.kind.as_str(), r.name.as_str(), r.uid.as_str()),
-        ("StatefulSet", "ss", SET_UID)
-    );
+    assert_eq!((r.kind.as_str(), r.name.as_str(), r.uid.as_str()), ("StatefulSet", "ss", SET_UID));
     // Orphan it: re-adopted.
     h.pods.get_mut("ss-0").unwrap().metadata.owner_references = None;
     let p = h.sync();
@@ -152,10 +109,7 @@ fn should_not_deadlock_when_a_pods_predecessor_fails() {
     h.set_pod_unready("ss-1"); // pod-1 Running, paused
     h.force_delete_pod("ss-0"); // grace period 0
     h.sync();
-    assert!(
-        h.pods.contains_key("ss-0"),
-        "ss-0 recreated while ss-1 is unready"
-    );
+    assert!(h.pods.contains_key("ss-0"), "ss-0 recreated while ss-1 is unready");
     h.set_pod_ready("ss-0");
     h.set_pod_ready("ss-1");
     h.run_until_settled();
@@ -193,19 +147,12 @@ fn rollback_test(claims: bool) {
     h.set_image("nginx");
     h.sync_n(2);
     let s = h.status();
-    assert_eq!(
-        s.update_revision.as_deref(),
-        Some(original.as_str()),
-        "rollback reuses the revision name"
-    );
+    assert_eq!(s.update_revision.as_deref(), Some(original.as_str()), "rollback reuses the revision name");
     assert_ne!(s.current_revision, s.update_revision);
     h.set_pod_ready("ss-1");
     h.run_until_settled();
     assert_eq!(h.take_deleted(), vec!["ss-2", "ss-1", "ss-0"]);
-    assert_eq!(
-        h.status().current_revision.as_deref(),
-        Some(original.as_str())
-    );
+    assert_eq!(h.status().current_revision.as_deref(), Some(original.as_str()));
     for i in 0..3 {
         assert_eq!(h.image_of(&format!("ss-{i}")), "nginx");
     }
@@ -237,11 +184,7 @@ fn should_perform_canary_updates_and_phased_rolling_updates_of_template_modifica
     h.run_until_settled();
     assert_eq!(h.take_deleted(), vec!["ss-2"]);
     assert_eq!(
-        (
-            h.revision_of("ss-0"),
-            h.revision_of("ss-1"),
-            h.revision_of("ss-2")
-        ),
+        (h.revision_of("ss-0"), h.revision_of("ss-1"), h.revision_of("ss-2")),
         (current.clone(), current.clone(), update.clone())
     );
     // Deleted pods come back at the right revision.
@@ -257,10 +200,7 @@ fn should_perform_canary_updates_and_phased_rolling_updates_of_template_modifica
     h.set_partition(1);
     h.run_until_settled();
     assert_eq!(h.take_deleted(), vec!["ss-1"]);
-    assert_eq!(
-        h.status().current_revision.as_deref(),
-        Some(current.as_str())
-    );
+    assert_eq!(h.status().current_revision.as_deref(), Some(current.as_str()));
     h.set_partition(0);
     h.run_until_settled();
     assert_eq!(h.take_deleted(), vec!["ss-0"]);
@@ -279,10 +219,7 @@ fn partition_1_delete_pod_0(failing_container: bool) {
     h.set_image("nginx:new");
     h.run_until_settled();
     let s = h.status();
-    assert_eq!(
-        (s.updated_replicas, s.replicas, s.ready_replicas),
-        (Some(2), 3, Some(3))
-    );
+    assert_eq!((s.updated_replicas, s.replicas, s.ready_replicas), (Some(2), 3, Some(3)));
     assert_eq!(h.image_of("ss-0"), "nginx");
     assert_eq!(h.image_of("ss-1"), "nginx:new");
     assert_eq!(h.image_of("ss-2"), "nginx:new");
@@ -344,10 +281,7 @@ fn should_implement_legacy_replacement_when_the_update_strategy_is_on_delete() {
     h.run_until_settled();
     for i in 0..3 {
         assert_eq!(h.image_of(&format!("ss-{i}")), "nginx:new");
-        assert_eq!(
-            h.pod(&format!("ss-{i}")).metadata.labels.as_ref().unwrap()[REVISION_LABEL],
-            update
-        );
+        assert_eq!(h.pod(&format!("ss-{i}")).metadata.labels.as_ref().unwrap()[REVISION_LABEL], update);
     }
 }
 
@@ -386,11 +320,7 @@ fn burst_scaling_should_run_to_completion_even_with_unhealthy_pods() {
     h.set_pod_unready("ss-0");
     h.scale(3);
     h.sync();
-    assert_eq!(
-        h.pods.len(),
-        3,
-        "all created in one sync despite the unready pod"
-    );
+    assert_eq!(h.pods.len(), 3, "all created in one sync despite the unready pod");
     for i in 0..3 {
         h.set_pod_unready(&format!("ss-{i}"));
     }
@@ -412,10 +342,7 @@ fn should_recreate_evicted_statefulset() {
         uids.push(h.pod("ss-0").metadata.uid.clone());
         h.set_pod_failed("ss-0");
         let p = h.sync();
-        assert!(
-            p.summaries().contains(&"delete pod ss-0".to_string()),
-            "failed pod deleted"
-        );
+        assert!(p.summaries().contains(&"delete pod ss-0".to_string()), "failed pod deleted");
         h.finish_terminating("ss-0");
     }
     // Blocker removed.
@@ -451,10 +378,7 @@ fn availablereplicas_should_get_updated_accordingly_when_minreadyseconds_is_enab
         h.advance(1);
         h.sync();
         assert_eq!(h.status().available_replicas, Some(0));
-        assert!(
-            !h.pods.contains_key("ss-1"),
-            "OrderedReady waits for ss-0 to be available"
-        );
+        assert!(!h.pods.contains_key("ss-1"), "OrderedReady waits for ss-0 to be available");
     }
     h.run_until_settled();
     assert_eq!(h.status().available_replicas, Some(2));
@@ -499,10 +423,7 @@ fn should_delete_pvcs_with_a_whendeleted_policy() {
     let mut h = with_policy(3, "Delete", "Retain");
     h.run_until_settled();
     for i in 0..3 {
-        assert_eq!(
-            h.pvcs[&format!("datadir-ss-{i}")].metadata.owner_references,
-            Some(vec![set_ref()])
-        );
+        assert_eq!(h.pvcs[&format!("datadir-ss-{i}")].metadata.owner_references, Some(vec![set_ref()]));
     }
     h.delete_set(false);
     h.finish_all_terminating();
@@ -523,26 +444,14 @@ fn should_delete_pvcs_with_a_onscaledown_policy() {
 fn should_not_delete_pvc_with_onscaledown_policy_if_another_controller_owns_the_pvc() {
     let mut h = ss(3, true);
     h.run_until_settled();
-    h.pvcs
-        .get_mut("datadir-ss-1")
-        .unwrap()
-        .metadata
-        .owner_references = Some(vec![configmap_ref(true)]);
+    h.pvcs.get_mut("datadir-ss-1").unwrap().metadata.owner_references = Some(vec![configmap_ref(true)]);
     h.set_policy("Retain", "Delete");
     h.scale(0);
     h.run_until_settled();
     assert_eq!(h.pvc_names(), vec!["datadir-ss-1"]);
     // The claim carries no ref of ours, so it is "up to date" and left alone without an event.
-    assert!(
-        !h.events
-            .iter()
-            .any(|(_, r, _)| r == "ConflictingController")
-    );
-    h.pvcs
-        .get_mut("datadir-ss-1")
-        .unwrap()
-        .metadata
-        .owner_references = None;
+    assert!(!h.events.iter().any(|(_, r, _)| r == "ConflictingController"));
+    h.pvcs.get_mut("datadir-ss-1").unwrap().metadata.owner_references = None;
     h.scale(2);
     h.run_until_settled();
     h.scale(1);
@@ -586,44 +495,22 @@ fn should_not_delete_pvcs_when_there_is_another_controller() {
         controller: Some(true),
         block_owner_deletion: None,
     };
-    h.pvcs
-        .get_mut("datadir-ss-1")
-        .unwrap()
-        .metadata
-        .owner_references = Some(vec![configmap_ref(false)]);
+    h.pvcs.get_mut("datadir-ss-1").unwrap().metadata.owner_references = Some(vec![configmap_ref(false)]);
     let c3 = h.pvcs.get_mut("datadir-ss-3").unwrap();
     c3.metadata.owner_references = Some(vec![stale.clone()]);
     c3.metadata.finalizers = Some(vec!["test/hold".into()]);
     h.sync_n(2);
-    assert_eq!(
-        h.pvcs["datadir-ss-1"].metadata.owner_references,
-        Some(vec![configmap_ref(false)])
-    );
-    assert_eq!(
-        h.pvcs["datadir-ss-3"].metadata.owner_references,
-        Some(vec![stale.clone()])
-    );
+    assert_eq!(h.pvcs["datadir-ss-1"].metadata.owner_references, Some(vec![configmap_ref(false)]));
+    assert_eq!(h.pvcs["datadir-ss-3"].metadata.owner_references, Some(vec![stale.clone()]));
     h.set_policy("Delete", "Retain");
     h.run_until_settled();
-    let refs = |h: &Harness, n: &str| {
-        h.pvcs[&format!("datadir-ss-{n}")]
-            .metadata
-            .owner_references
-            .clone()
-    };
+    let refs = |h: &Harness, n: &str| h.pvcs[&format!("datadir-ss-{n}")].metadata.owner_references.clone();
     assert_eq!(refs(&h, "0"), Some(vec![set_ref()]));
     assert_eq!(refs(&h, "2"), Some(vec![set_ref()]));
     assert_eq!(refs(&h, "1"), Some(vec![configmap_ref(false), set_ref()]));
     assert_eq!(refs(&h, "3"), Some(vec![stale.clone()]));
     // A non-controller ref to the set is reconciled back to a controller ref.
-    h.pvcs
-        .get_mut("datadir-ss-0")
-        .unwrap()
-        .metadata
-        .owner_references
-        .as_mut()
-        .unwrap()[0]
-        .controller = Some(false);
+    h.pvcs.get_mut("datadir-ss-0").unwrap().metadata.owner_references.as_mut().unwrap()[0].controller = Some(false);
     h.set_policy("Delete", "Delete");
     h.run_until_settled();
     assert_eq!(refs(&h, "0"), Some(vec![set_ref()]));
@@ -645,37 +532,20 @@ fn pvc_should_be_recreated_when_pod_is_pending_due_to_missing_pvc() {
     h.finish_all_terminating();
     let p = h.sync();
     assert_eq!(p.errors, vec!["pvc datadir-ss-0 is being deleted"]);
-    assert!(
-        !h.pods.contains_key("ss-0"),
-        "pod not created over a claim being deleted"
-    );
-    assert!(
-        h.events
-            .iter()
-            .any(|(_, r, m)| r == "FailedCreate" && m.contains("is being deleted"))
-    );
+    assert!(!h.pods.contains_key("ss-0"), "pod not created over a claim being deleted");
+    assert!(h.events.iter().any(|(_, r, m)| r == "FailedCreate" && m.contains("is being deleted")));
     h.pvcs.remove("datadir-ss-0");
     // The node is cordoned: the new pod stays Pending; its claim goes missing again.
     h.sync();
     assert!(h.pods.contains_key("ss-0"));
     h.pvcs.remove("datadir-ss-0");
     let p = h.sync();
-    assert!(
-        p.summaries()
-            .contains(&"create pvc datadir-ss-0".to_string()),
-        "recreated for the Pending pod"
-    );
+    assert!(p.summaries().contains(&"create pvc datadir-ss-0".to_string()), "recreated for the Pending pod");
     h.run_until_settled();
     assert_eq!(h.status().ready_replicas, Some(1));
 }
 
-fn start_ordinal_case(
-    from: Option<i32>,
-    to: Option<i32>,
-    replicas: i32,
-    before: &[&str],
-    after: &[&str],
-) {
+fn start_ordinal_case(from: Option<i32>, to: Option<i32>, replicas: i32, before: &[&str], after: &[&str]) {
     let mut h = ss(2, false);
     h.update_spec(|s| s.ordinals = from.map(|f| StatefulSetOrdinals { start: Some(f) }));
     h.run_until_settled();
@@ -703,13 +573,7 @@ fn start_ordinal_case(
 
 #[test]
 fn scaling_statefulset_start_ordinal_setting_start_ordinal() {
-    start_ordinal_case(
-        None,
-        Some(2),
-        3,
-        &["ss-0", "ss-1"],
-        &["ss-2", "ss-3", "ss-4"],
-    );
+    start_ordinal_case(None, Some(2), 3, &["ss-0", "ss-1"], &["ss-2", "ss-3", "ss-4"]);
 }
 #[test]
 fn scaling_statefulset_start_ordinal_increasing_start_ordinal() {

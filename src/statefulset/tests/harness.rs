@@ -26,18 +26,16 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
-use k8s_openapi::api::core::v1::{
-    Container, PersistentVolumeClaim, Pod, PodCondition, PodStatus, VolumeMount,
-};
+use k8s_openapi::api::core::v1::{Container, PersistentVolumeClaim, Pod, PodCondition, PodStatus, VolumeMount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
 use crate::statefulset::defaults::default_statefulset;
 use crate::statefulset::identity::{
-    get_ordinal, get_pod_revision, identity_matches, is_member_of, is_pod_available,
-    is_running_and_ready, is_terminating, min_ready_seconds, new_persistent_volume_claims,
-    pod_in_ordinal_range, spec_replicas, start_ordinal, storage_matches,
+    get_ordinal, get_pod_revision, identity_matches, is_member_of, is_pod_available, is_running_and_ready,
+    is_terminating, min_ready_seconds, new_persistent_volume_claims, pod_in_ordinal_range, spec_replicas,
+    start_ordinal, storage_matches,
 };
 use crate::statefulset::plan::{Action, ErrorKind, EventType, ExecError, Options, Plan, plan};
 use crate::statefulset::retention::{has_pod_ref, has_set_ref, is_claim_owner_up_to_date, policy};
@@ -80,11 +78,7 @@ pub fn new_set_without_claims(name: &str, replicas: i32) -> StatefulSet {
     let spec = set.spec.as_mut().unwrap();
     spec.volume_claim_templates = None;
     let c = &mut spec.template.spec.as_mut().unwrap().containers[0];
-    c.volume_mounts = Some(vec![VolumeMount {
-        name: "home".into(),
-        mount_path: "/home".into(),
-        ..Default::default()
-    }]);
+    c.volume_mounts = Some(vec![VolumeMount { name: "home".into(), mount_path: "/home".into(), ..Default::default() }]);
     set
 }
 
@@ -178,13 +172,7 @@ impl Harness {
     }
 
     pub fn monotonic(&self) -> bool {
-        self.set
-            .spec
-            .as_ref()
-            .unwrap()
-            .pod_management_policy
-            .as_deref()
-            != Some(PARALLEL)
+        self.set.spec.as_ref().unwrap().pod_management_policy.as_deref() != Some(PARALLEL)
     }
 
     // -----------------------------------------------------------------------------------------
@@ -197,10 +185,7 @@ impl Harness {
     // -----------------------------------------------------------------------------------------
     // Spec changes (the API server bumps generation on spec changes).
 
-    pub fn update_spec(
-        &mut self,
-        f: impl FnOnce(&mut k8s_openapi::api::apps::v1::StatefulSetSpec),
-    ) {
+    pub fn update_spec(&mut self, f: impl FnOnce(&mut k8s_openapi::api::apps::v1::StatefulSetSpec)) {
         f(self.set.spec.as_mut().unwrap());
         let g = self.set.metadata.generation.unwrap_or(0);
         self.set.metadata.generation = Some(g + 1);
@@ -209,19 +194,11 @@ impl Harness {
         self.update_spec(|s| s.replicas = Some(replicas));
     }
     pub fn set_image(&mut self, image: &str) {
-        self.update_spec(|s| {
-            s.template.spec.as_mut().unwrap().containers[0].image = Some(image.into())
-        });
+        self.update_spec(|s| s.template.spec.as_mut().unwrap().containers[0].image = Some(image.into()));
     }
     pub fn set_partition(&mut self, p: i32) {
         self.update_spec(|s| {
-            s.update_strategy
-                .as_mut()
-                .unwrap()
-                .rolling_update
-                .as_mut()
-                .unwrap()
-                .partition = Some(p);
+            s.update_strategy.as_mut().unwrap().rolling_update.as_mut().unwrap().partition = Some(p);
         });
     }
     pub fn set_policy(&mut self, when_deleted: &str, when_scaled: &str) {
@@ -236,14 +213,10 @@ impl Harness {
     // Pod state helpers (upstream `setPodPending/Running/Ready/Terminated`, `addTerminatingPod`).
 
     pub fn pod(&self, name: &str) -> &Pod {
-        self.pods
-            .get(name)
-            .unwrap_or_else(|| panic!("no pod {name}"))
+        self.pods.get(name).unwrap_or_else(|| panic!("no pod {name}"))
     }
     fn pod_mut(&mut self, name: &str) -> &mut Pod {
-        self.pods
-            .get_mut(name)
-            .unwrap_or_else(|| panic!("no pod {name}"))
+        self.pods.get_mut(name).unwrap_or_else(|| panic!("no pod {name}"))
     }
     fn set_phase(&mut self, name: &str, phase: &str) {
         let p = self.pod_mut(name);
@@ -251,10 +224,7 @@ impl Harness {
     }
     fn set_ready_condition(&mut self, name: &str, ready: bool) {
         let now = self.now;
-        let st = self
-            .pod_mut(name)
-            .status
-            .get_or_insert_with(PodStatus::default);
+        let st = self.pod_mut(name).status.get_or_insert_with(PodStatus::default);
         let conds = st.conditions.get_or_insert_with(Vec::new);
         let status = if ready { "True" } else { "False" };
         match conds.iter_mut().find(|c| c.type_ == "Ready") {
@@ -312,21 +282,13 @@ impl Harness {
         let now = self.now;
         let p = self.pod_mut(name);
         p.metadata.deletion_timestamp = Some(Time(now));
-        p.metadata
-            .finalizers
-            .get_or_insert_with(Vec::new)
-            .push("test/hold".into());
+        p.metadata.finalizers.get_or_insert_with(Vec::new).push("test/hold".into());
     }
     /// Upstream `addTerminatingPod(set, ordinal)`: a Running+Ready pod of the set at `ordinal`
     /// that is already Terminating (kept by a finalizer).
     pub fn add_terminating_pod(&mut self, ordinal: i64) -> String {
         let mut pod = crate::statefulset::identity::new_statefulset_pod(&self.set, ordinal, true);
-        if let Some(rev) = self
-            .set
-            .status
-            .as_ref()
-            .and_then(|s| s.current_revision.clone())
-        {
+        if let Some(rev) = self.set.status.as_ref().and_then(|s| s.current_revision.clone()) {
             crate::statefulset::identity::set_pod_revision(&mut pod, &rev);
         }
         let name = pod.metadata.name.clone().unwrap();
@@ -336,11 +298,7 @@ impl Harness {
         name
     }
     pub fn add_finalizer(&mut self, name: &str) {
-        self.pod_mut(name)
-            .metadata
-            .finalizers
-            .get_or_insert_with(Vec::new)
-            .push("test/hold".into());
+        self.pod_mut(name).metadata.finalizers.get_or_insert_with(Vec::new).push("test/hold".into());
     }
     /// Remove finalizers; a terminating pod then disappears.
     pub fn remove_finalizers(&mut self, name: &str) {
@@ -357,12 +315,7 @@ impl Harness {
         }
     }
     pub fn finish_all_terminating(&mut self) {
-        let names: Vec<String> = self
-            .pods
-            .iter()
-            .filter(|(_, p)| is_terminating(p))
-            .map(|(n, _)| n.clone())
-            .collect();
+        let names: Vec<String> = self.pods.iter().filter(|(_, p)| is_terminating(p)).map(|(n, _)| n.clone()).collect();
         for n in names {
             self.pods.remove(&n);
         }
@@ -381,11 +334,7 @@ impl Harness {
         let Some(p) = self.pods.get_mut(name) else {
             return false;
         };
-        let has_finalizers = p
-            .metadata
-            .finalizers
-            .as_ref()
-            .is_some_and(|f| !f.is_empty());
+        let has_finalizers = p.metadata.finalizers.as_ref().is_some_and(|f| !f.is_empty());
         if has_finalizers || graceful {
             p.metadata.deletion_timestamp.get_or_insert(Time(now));
         } else {
@@ -416,15 +365,9 @@ impl Harness {
                     r.retain(|x| x.uid != uid);
                 }
             };
-            self.pods
-                .values_mut()
-                .for_each(|p| strip(&mut p.metadata.owner_references));
-            self.pvcs
-                .values_mut()
-                .for_each(|p| strip(&mut p.metadata.owner_references));
-            self.revisions
-                .values_mut()
-                .for_each(|p| strip(&mut p.metadata.owner_references));
+            self.pods.values_mut().for_each(|p| strip(&mut p.metadata.owner_references));
+            self.pvcs.values_mut().for_each(|p| strip(&mut p.metadata.owner_references));
+            self.revisions.values_mut().for_each(|p| strip(&mut p.metadata.owner_references));
         }
         self.gc();
     }
@@ -438,48 +381,27 @@ impl Harness {
     /// The garbage collector: deletes dependents all of whose owners are gone.
     pub fn gc(&mut self) {
         loop {
-            let mut live: Vec<String> = self
-                .pods
-                .values()
-                .filter_map(|p| p.metadata.uid.clone())
-                .collect();
+            let mut live: Vec<String> = self.pods.values().filter_map(|p| p.metadata.uid.clone()).collect();
             if !self.set_deleted {
                 live.push(self.set.metadata.uid.clone().unwrap_or_default());
             }
             // Owners of kinds this store does not hold (ConfigMaps, …) are alive.
-            let gone = |x: &OwnerReference| {
-                (x.kind == "Pod" || x.kind == "StatefulSet") && !live.contains(&x.uid)
-            };
-            let dead = |refs: &Option<Vec<OwnerReference>>| {
-                refs.as_ref()
-                    .is_some_and(|r| !r.is_empty() && r.iter().all(gone))
-            };
-            let pods: Vec<String> = self
-                .pods
-                .iter()
-                .filter(|(_, p)| dead(&p.metadata.owner_references))
-                .map(|(n, _)| n.clone())
-                .collect();
-            let pvcs: Vec<String> = self
-                .pvcs
-                .iter()
-                .filter(|(_, p)| dead(&p.metadata.owner_references))
-                .map(|(n, _)| n.clone())
-                .collect();
+            let gone = |x: &OwnerReference| (x.kind == "Pod" || x.kind == "StatefulSet") && !live.contains(&x.uid);
+            let dead =
+                |refs: &Option<Vec<OwnerReference>>| refs.as_ref().is_some_and(|r| !r.is_empty() && r.iter().all(gone));
+            let pods: Vec<String> =
+                self.pods.iter().filter(|(_, p)| dead(&p.metadata.owner_references)).map(|(n, _)| n.clone()).collect();
+            let pvcs: Vec<String> =
+                self.pvcs.iter().filter(|(_, p)| dead(&p.metadata.owner_references)).map(|(n, _)| n.clone()).collect();
             let revs: Vec<String> = self
                 .revisions
                 .iter()
                 .filter(|(_, p)| dead(&p.metadata.owner_references))
                 .map(|(n, _)| n.clone())
                 .collect();
-            let pvcs: Vec<String> = pvcs
-                .into_iter()
-                .filter(|n| self.pvcs[n].metadata.deletion_timestamp.is_none())
-                .collect();
-            if pvcs.is_empty()
-                && revs.is_empty()
-                && pods.iter().all(|n| is_terminating(&self.pods[n]))
-            {
+            let pvcs: Vec<String> =
+                pvcs.into_iter().filter(|n| self.pvcs[n].metadata.deletion_timestamp.is_none()).collect();
+            if pvcs.is_empty() && revs.is_empty() && pods.iter().all(|n| is_terminating(&self.pods[n])) {
                 // Terminating pods finish on their own schedule.
                 return;
             }
@@ -487,18 +409,9 @@ impl Harness {
                 self.delete_pod_object(&n);
             }
             for n in pvcs {
-                let has_fin = self.pvcs[&n]
-                    .metadata
-                    .finalizers
-                    .as_ref()
-                    .is_some_and(|f| !f.is_empty());
+                let has_fin = self.pvcs[&n].metadata.finalizers.as_ref().is_some_and(|f| !f.is_empty());
                 if has_fin {
-                    self.pvcs
-                        .get_mut(&n)
-                        .unwrap()
-                        .metadata
-                        .deletion_timestamp
-                        .get_or_insert(Time(self.now));
+                    self.pvcs.get_mut(&n).unwrap().metadata.deletion_timestamp.get_or_insert(Time(self.now));
                 } else {
                     self.pvcs.remove(&n);
                 }
@@ -514,20 +427,13 @@ impl Harness {
 
     fn fault(&mut self, a: &Action) -> Option<ExecError> {
         let s = a.summary();
-        let f = self
-            .faults
-            .iter_mut()
-            .find(|f| f.times > 0 && s.starts_with(&f.prefix))?;
+        let f = self.faults.iter_mut().find(|f| f.times > 0 && s.starts_with(&f.prefix))?;
         f.times -= 1;
         Some(ExecError::new(f.kind, format!("injected failure: {s}")))
     }
 
     pub fn fail_next(&mut self, prefix: &str, kind: ErrorKind, times: usize) {
-        self.faults.push(Fault {
-            prefix: prefix.into(),
-            kind,
-            times,
-        });
+        self.faults.push(Fault { prefix: prefix.into(), kind, times });
     }
 
     /// Pods the set's selector and name select (what upstream's invariant checks list).
@@ -544,11 +450,7 @@ impl Harness {
     }
 
     fn owned_by_set(&self, p: &Pod) -> bool {
-        p.metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .any(|r| r.uid == self.set.metadata.uid.clone().unwrap_or_default())
+        p.metadata.owner_references.iter().flatten().any(|r| r.uid == self.set.metadata.uid.clone().unwrap_or_default())
     }
 
     /// Check one write against the state before it (action invariants).
@@ -564,20 +466,11 @@ impl Harness {
                     "duplicate identity: {name} created while the set's pod of that name exists"
                 );
                 assert!(
-                    !self
-                        .set_pods()
-                        .iter()
-                        .any(|p| get_ordinal(p) == ord && self.owned_by_set(p)),
+                    !self.set_pods().iter().any(|p| get_ordinal(p) == ord && self.owned_by_set(p)),
                     "duplicate identity: ordinal {ord} already held"
                 );
-                assert!(
-                    identity_matches(set, pod),
-                    "created pod {name} lacks identity"
-                );
-                assert!(
-                    storage_matches(set, pod),
-                    "created pod {name} lacks storage"
-                );
+                assert!(identity_matches(set, pod), "created pod {name} lacks identity");
+                assert!(storage_matches(set, pod), "created pod {name} lacks storage");
                 let spec = pod.spec.as_ref().unwrap();
                 assert_eq!(spec.hostname.as_deref(), Some(name.as_str()));
                 assert_eq!(spec.subdomain, set.spec.as_ref().unwrap().service_name);
@@ -589,22 +482,14 @@ impl Harness {
                 let rev = get_pod_revision(pod);
                 let status = plan.status.as_ref().unwrap();
                 assert!(
-                    Some(rev) == status.current_revision.as_deref()
-                        || Some(rev) == status.update_revision.as_deref(),
+                    Some(rev) == status.current_revision.as_deref() || Some(rev) == status.update_revision.as_deref(),
                     "pod {name} created at revision {rev} which is neither current nor update"
                 );
-                assert!(
-                    self.revisions.contains_key(rev),
-                    "pod {name} created before its revision {rev}"
-                );
+                assert!(self.revisions.contains_key(rev), "pod {name} created before its revision {rev}");
                 let refs = pod.metadata.owner_references.as_ref().unwrap();
                 assert_eq!(refs.len(), 1);
                 assert_eq!(
-                    (
-                        refs[0].kind.as_str(),
-                        refs[0].uid.as_str(),
-                        refs[0].controller
-                    ),
+                    (refs[0].kind.as_str(), refs[0].uid.as_str(), refs[0].controller),
                     ("StatefulSet", set_uid_of(set), Some(true))
                 );
                 for c in new_persistent_volume_claims(set, ord) {
@@ -618,10 +503,7 @@ impl Harness {
                     let start = start_ordinal(set);
                     for o in start..ord {
                         let pname = format!("{}-{o}", set.metadata.name.as_ref().unwrap());
-                        let p = self
-                            .pods
-                            .get(&pname)
-                            .unwrap_or_else(|| panic!("{name} created before {pname} exists"));
+                        let p = self.pods.get(&pname).unwrap_or_else(|| panic!("{name} created before {pname} exists"));
                         assert!(
                             !is_terminating(p)
                                 && is_running_and_ready(p)
@@ -636,26 +518,16 @@ impl Harness {
                 let Some(pod) = self.pods.get(name) else {
                     return;
                 };
-                assert!(
-                    self.owned_by_set(pod),
-                    "deleting a pod the set does not own: {name}"
-                );
+                assert!(self.owned_by_set(pod), "deleting a pod the set does not own: {name}");
                 let ord = get_ordinal(pod);
                 if monotonic && !self.opts.max_unavailable_statefulset {
                     assert_eq!(deletes, 0, "OrderedReady deleted two pods in one sync");
                 }
-                let phase = pod
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.phase.as_deref())
-                    .unwrap_or("");
+                let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("");
                 if !pod_in_ordinal_range(pod, set) {
                     // Reverse-ordinal termination of condemned pods.
                     for p in self.set_pods() {
-                        if get_ordinal(p) > ord
-                            && !pod_in_ordinal_range(p, set)
-                            && self.owned_by_set(p)
-                        {
+                        if get_ordinal(p) > ord && !pod_in_ordinal_range(p, set) && self.owned_by_set(p) {
                             assert!(
                                 !monotonic && is_terminating(p),
                                 "condemned {name} deleted while higher ordinal {} remains",
@@ -676,26 +548,15 @@ impl Harness {
                     // Rolling update: highest ordinal ≥ partition not at updateRevision.
                     let status = plan.status.as_ref().unwrap();
                     let update = status.update_revision.clone().unwrap_or_default();
-                    assert_ne!(
-                        get_pod_revision(pod),
-                        update,
-                        "rolling update deleted an updated pod {name}"
-                    );
+                    assert_ne!(get_pod_revision(pod), update, "rolling update deleted an updated pod {name}");
                     let strategy = set.spec.as_ref().unwrap().update_strategy.as_ref().unwrap();
                     assert_ne!(
                         strategy.type_.as_deref(),
                         Some("OnDelete"),
                         "OnDelete set deleted {name} for an update"
                     );
-                    let partition = strategy
-                        .rolling_update
-                        .as_ref()
-                        .and_then(|r| r.partition)
-                        .unwrap_or(0);
-                    assert!(
-                        ord >= start_ordinal(set) + i64::from(partition),
-                        "{name} below the partition deleted"
-                    );
+                    let partition = strategy.rolling_update.as_ref().and_then(|r| r.partition).unwrap_or(0);
+                    assert!(ord >= start_ordinal(set) + i64::from(partition), "{name} below the partition deleted");
                     if !self.opts.max_unavailable_statefulset {
                         for p in self.set_pods() {
                             if get_ordinal(p) > ord && pod_in_ordinal_range(p, set) {
@@ -705,10 +566,7 @@ impl Harness {
                                     "{name} updated before higher {:?}",
                                     p.metadata.name
                                 );
-                                assert!(
-                                    is_pod_available(p, min_ready_seconds(set), self.now)
-                                        && !is_terminating(p)
-                                );
+                                assert!(is_pod_available(p, min_ready_seconds(set), self.now) && !is_terminating(p));
                             }
                         }
                     }
@@ -720,10 +578,7 @@ impl Harness {
             assert!(
                 !matches!(
                     a,
-                    Action::CreatePod(_)
-                        | Action::DeletePod { .. }
-                        | Action::UpdatePod(_)
-                        | Action::CreatePvc { .. }
+                    Action::CreatePod(_) | Action::DeletePod { .. } | Action::UpdatePod(_) | Action::CreatePvc { .. }
                 ),
                 "pod mutation {} while the set is being deleted",
                 a.summary()
@@ -735,47 +590,25 @@ impl Harness {
         if let Some(e) = self.fault(a) {
             return Err(e);
         }
-        let not_found =
-            |what: &str| ExecError::new(ErrorKind::NotFound, format!("{what} not found"));
+        let not_found = |what: &str| ExecError::new(ErrorKind::NotFound, format!("{what} not found"));
         match a {
-            Action::AdoptRevision {
-                name, owner_ref, ..
-            } => {
+            Action::AdoptRevision { name, owner_ref, .. } => {
                 self.recheck_set()?;
-                let r = self
-                    .revisions
-                    .get_mut(name)
-                    .ok_or_else(|| not_found(name))?;
-                r.metadata
-                    .owner_references
-                    .get_or_insert_with(Vec::new)
-                    .push(owner_ref.clone());
+                let r = self.revisions.get_mut(name).ok_or_else(|| not_found(name))?;
+                r.metadata.owner_references.get_or_insert_with(Vec::new).push(owner_ref.clone());
             }
-            Action::AdoptPod {
-                name,
-                uid,
-                owner_ref,
-            } => {
+            Action::AdoptPod { name, uid, owner_ref } => {
                 self.recheck_set()?;
                 let p = self.pods.get_mut(name).ok_or_else(|| not_found(name))?;
                 if p.metadata.uid.as_deref() != Some(uid.as_str()) {
-                    return Err(ExecError::new(
-                        ErrorKind::Conflict,
-                        "uid precondition failed",
-                    ));
+                    return Err(ExecError::new(ErrorKind::Conflict, "uid precondition failed"));
                 }
-                p.metadata
-                    .owner_references
-                    .get_or_insert_with(Vec::new)
-                    .push(owner_ref.clone());
+                p.metadata.owner_references.get_or_insert_with(Vec::new).push(owner_ref.clone());
             }
             Action::ReleasePod { name, uid, set_uid } => {
                 let p = self.pods.get_mut(name).ok_or_else(|| not_found(name))?;
                 if p.metadata.uid.as_deref() != Some(uid.as_str()) {
-                    return Err(ExecError::new(
-                        ErrorKind::Conflict,
-                        "uid precondition failed",
-                    ));
+                    return Err(ExecError::new(ErrorKind::Conflict, "uid precondition failed"));
                 }
                 if let Some(r) = p.metadata.owner_references.as_mut() {
                     r.retain(|x| &x.uid != set_uid);
@@ -792,10 +625,7 @@ impl Harness {
                 self.revisions.insert(name, r);
             }
             Action::UpdateRevision { name, revision } => {
-                self.revisions
-                    .get_mut(name)
-                    .ok_or_else(|| not_found(name))?
-                    .revision = *revision;
+                self.revisions.get_mut(name).ok_or_else(|| not_found(name))?.revision = *revision;
             }
             Action::DeleteRevision { name } => {
                 self.revisions.remove(name).ok_or_else(|| not_found(name))?;
@@ -813,26 +643,17 @@ impl Harness {
             Action::CreatePod(pod) => {
                 let name = pod.metadata.name.clone().unwrap();
                 if self.pods.contains_key(&name) {
-                    return Err(ExecError::new(
-                        ErrorKind::AlreadyExists,
-                        format!("pods \"{name}\" already exists"),
-                    ));
+                    return Err(ExecError::new(ErrorKind::AlreadyExists, format!("pods \"{name}\" already exists")));
                 }
                 if let Some(admit) = self.admit
                     && !admit(pod)
                 {
-                    return Err(ExecError::new(
-                        ErrorKind::Other,
-                        format!("pods \"{name}\" is forbidden"),
-                    ));
+                    return Err(ExecError::new(ErrorKind::Other, format!("pods \"{name}\" is forbidden")));
                 }
                 let mut p = pod.clone();
                 p.metadata.uid = Some(self.uid("pod"));
                 p.metadata.creation_timestamp = Some(Time(self.now));
-                p.status = Some(PodStatus {
-                    phase: Some("Pending".into()),
-                    ..Default::default()
-                });
+                p.status = Some(PodStatus { phase: Some("Pending".into()), ..Default::default() });
                 self.pods.insert(name.clone(), p);
                 self.created.push(name);
             }
@@ -851,21 +672,14 @@ impl Harness {
                 p.metadata.deletion_timestamp = old.metadata.deletion_timestamp.clone();
                 self.pods.insert(name, p);
             }
-            Action::SetPvcOwnerRefs {
-                name,
-                owner_references,
-            } => {
+            Action::SetPvcOwnerRefs { name, owner_references } => {
                 let c = self.pvcs.get_mut(name).ok_or_else(|| not_found(name))?;
                 c.metadata.owner_references = Some(owner_references.clone());
             }
             Action::UpdateStatus(s) => {
                 self.set.status = Some(s.clone());
             }
-            Action::Event {
-                type_,
-                reason,
-                message,
-            } => {
+            Action::Event { type_, reason, message } => {
                 self.events.push((*type_, reason.clone(), message.clone()));
                 return Ok(());
             }
@@ -926,24 +740,12 @@ impl Harness {
         let pods = self.set_pods();
         // At most one live pod per ordinal.
         for w in pods.windows(2) {
-            assert_ne!(
-                get_ordinal(w[0]),
-                get_ordinal(w[1]),
-                "two pods share an ordinal"
-            );
+            assert_ne!(get_ordinal(w[0]), get_ordinal(w[1]), "two pods share an ordinal");
         }
         for p in &pods {
             if self.check_identity && is_running_and_ready(p) && self.owned_by_set(p) {
-                assert!(
-                    identity_matches(set, p),
-                    "{:?} lost its identity",
-                    p.metadata.name
-                );
-                assert!(
-                    storage_matches(set, p),
-                    "{:?} lost its storage",
-                    p.metadata.name
-                );
+                assert!(identity_matches(set, p), "{:?} lost its identity", p.metadata.name);
+                assert!(storage_matches(set, p), "{:?} lost its storage", p.metadata.name);
                 if self.check_claims && pod_in_ordinal_range(p, set) {
                     for c in new_persistent_volume_claims(set, get_ordinal(p)) {
                         if let Some(claim) = self.pvcs.get(c.metadata.name.as_ref().unwrap()) {
@@ -956,12 +758,7 @@ impl Harness {
         if self.strict && self.monotonic() {
             let start = start_ordinal(set);
             for (i, p) in pods.iter().enumerate() {
-                assert_eq!(
-                    get_ordinal(p),
-                    start + i as i64,
-                    "pods deployed in the wrong order: {:?}",
-                    p.metadata.name
-                );
+                assert_eq!(get_ordinal(p), start + i as i64, "pods deployed in the wrong order: {:?}", p.metadata.name);
                 if i > 0 && is_running_and_ready(p) && !is_running_and_ready(pods[i - 1]) {
                     panic!(
                         "successor {:?} is Running and Ready while {:?} is not",
@@ -971,21 +768,13 @@ impl Harness {
                 }
             }
         }
-        let strategy = set
-            .spec
-            .as_ref()
-            .unwrap()
-            .update_strategy
-            .as_ref()
-            .and_then(|s| s.type_.clone());
+        let strategy = set.spec.as_ref().unwrap().update_strategy.as_ref().and_then(|s| s.type_.clone());
         if self.check_update
             && strategy.as_deref() == Some("RollingUpdate")
             && let Some(status) = &set.status
         {
-            let in_range: Vec<&&Pod> = pods
-                .iter()
-                .filter(|p| pod_in_ordinal_range(p, set) && self.owned_by_set(p))
-                .collect();
+            let in_range: Vec<&&Pod> =
+                pods.iter().filter(|p| pod_in_ordinal_range(p, set) && self.owned_by_set(p)).collect();
             let cur = status.current_replicas.unwrap_or(0).max(0) as usize;
             for p in in_range.iter().take(cur) {
                 assert_eq!(
@@ -1016,8 +805,7 @@ impl Harness {
             .pods
             .iter()
             .filter(|(_, p)| {
-                !is_terminating(p)
-                    && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending")
+                !is_terminating(p) && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending")
             })
             .map(|(n, _)| n.clone())
             .collect();
@@ -1042,11 +830,7 @@ impl Harness {
                 self.advance(m + 1);
             }
         }
-        panic!(
-            "set did not settle: pods {:?}, status {:?}",
-            self.pods.keys().collect::<Vec<_>>(),
-            self.set.status
-        );
+        panic!("set did not settle: pods {:?}, status {:?}", self.pods.keys().collect::<Vec<_>>(), self.set.status);
     }
 
     pub fn settled(&self) -> bool {
@@ -1057,22 +841,14 @@ impl Harness {
         let pods = self.set_pods();
         let want = spec_replicas(set) as usize;
         pods.len() == want
-            && pods.iter().all(|p| {
-                is_running_and_ready(p) && !is_terminating(p) && pod_in_ordinal_range(p, set)
-            })
+            && pods.iter().all(|p| is_running_and_ready(p) && !is_terminating(p) && pod_in_ordinal_range(p, set))
             && i64::from(status.replicas) == want as i64
             && status.ready_replicas.unwrap_or(0) as usize == want
-            && self
-                .last_plan
-                .as_ref()
-                .is_some_and(|p| p.summaries().is_empty())
+            && self.last_plan.as_ref().is_some_and(|p| p.summaries().is_empty())
     }
 
     pub fn pod_names(&self) -> Vec<String> {
-        self.set_pods()
-            .iter()
-            .map(|p| p.metadata.name.clone().unwrap())
-            .collect()
+        self.set_pods().iter().map(|p| p.metadata.name.clone().unwrap()).collect()
     }
     pub fn pvc_names(&self) -> Vec<String> {
         self.pvcs.keys().cloned().collect()
@@ -1081,10 +857,7 @@ impl Harness {
         self.set.status.clone().unwrap_or_default()
     }
     pub fn image_of(&self, name: &str) -> String {
-        self.pod(name).spec.as_ref().unwrap().containers[0]
-            .image
-            .clone()
-            .unwrap_or_default()
+        self.pod(name).spec.as_ref().unwrap().containers[0].image.clone().unwrap_or_default()
     }
     pub fn revision_of(&self, name: &str) -> String {
         get_pod_revision(self.pod(name)).to_string()
@@ -1135,25 +908,13 @@ pub fn orphan_pod(name: &str, labels: &[(&str, &str)]) -> Pod {
         metadata: ObjectMeta {
             name: Some(name.into()),
             namespace: Some(NS.into()),
-            labels: Some(
-                labels
-                    .iter()
-                    .map(|(k, v)| ((*k).into(), (*v).into()))
-                    .collect(),
-            ),
+            labels: Some(labels.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()),
             ..Default::default()
         },
         spec: Some(k8s_openapi::api::core::v1::PodSpec {
-            containers: vec![Container {
-                name: "nginx".into(),
-                image: Some("nginx".into()),
-                ..Default::default()
-            }],
+            containers: vec![Container { name: "nginx".into(), image: Some("nginx".into()), ..Default::default() }],
             ..Default::default()
         }),
-        status: Some(PodStatus {
-            phase: Some("Running".into()),
-            ..Default::default()
-        }),
+        status: Some(PodStatus { phase: Some("Running".into()), ..Default::default() }),
     }
 }

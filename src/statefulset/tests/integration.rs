@@ -30,11 +30,7 @@ fn test_volume_template_noop_update() {
     h.update_spec(|_| {}); // identical PUT (generation bump only)
     let p = h.sync();
     assert_eq!(h.revisions, revisions);
-    assert_eq!(
-        p.summaries(),
-        vec!["update status"],
-        "only observedGeneration moves"
-    );
+    assert_eq!(p.summaries(), vec!["update status"], "only observedGeneration moves");
     assert_eq!(h.log.len(), log_len + 1);
     assert_eq!(h.status().observed_generation, h.set.metadata.generation);
 }
@@ -45,11 +41,7 @@ fn test_spec_replicas_change() {
     for replicas in [2, 3, 0, 2] {
         h.scale(replicas);
         h.sync_n(2);
-        assert_eq!(
-            h.status().replicas,
-            replicas,
-            "status.replicas follows spec.replicas"
-        );
+        assert_eq!(h.status().replicas, replicas, "status.replicas follows spec.replicas");
     }
     h.update_spec(|s| {
         s.template.metadata.as_mut().unwrap().annotations =
@@ -68,16 +60,10 @@ fn test_deleting_and_terminating_pods() {
     h.user_delete_pod("sts-0");
     h.set_pod_failed("sts-1");
     h.set_pod_succeeded("sts-2");
-    let uids: Vec<_> = (0..3)
-        .map(|i| h.pod(&format!("sts-{i}")).metadata.uid.clone())
-        .collect();
+    let uids: Vec<_> = (0..3).map(|i| h.pod(&format!("sts-{i}")).metadata.uid.clone()).collect();
     h.sync_n(3);
     assert_eq!(h.pods.len(), 3);
-    assert_eq!(
-        h.pod("sts-0").metadata.uid,
-        uids[0],
-        "terminating pod-0 untouched"
-    );
+    assert_eq!(h.pod("sts-0").metadata.uid, uids[0], "terminating pod-0 untouched");
     assert!(is_terminating(h.pod("sts-0")));
     for i in 1..3 {
         let p = h.pod(&format!("sts-{i}"));
@@ -86,11 +72,7 @@ fn test_deleting_and_terminating_pods() {
     }
     h.remove_finalizers("sts-0");
     h.sync();
-    assert_ne!(
-        h.pod("sts-0").metadata.uid,
-        uids[0],
-        "pod-0 replaced once gone"
-    );
+    assert_ne!(h.pod("sts-0").metadata.uid, uids[0], "pod-0 replaced once gone");
     assert!(!is_terminating(h.pod("sts-0")));
 }
 
@@ -105,10 +87,7 @@ fn test_statefulset_available() {
     h.set_pod_ready_since("sts-3", 7200);
     let p = h.sync();
     let s = h.status();
-    assert_eq!(
-        (s.replicas, s.ready_replicas, s.available_replicas),
-        (4, Some(3), Some(2))
-    );
+    assert_eq!((s.replicas, s.ready_replicas, s.available_replicas), (4, Some(3), Some(2)));
     assert_eq!(p.requeue_after, Some(std::time::Duration::from_secs(3600)));
 }
 
@@ -122,31 +101,17 @@ fn test_statefulset_status_with_pod_fail() {
 
 #[test]
 fn test_autodelete_owner_refs() {
-    for (when_deleted, when_scaled) in [
-        ("Retain", "Retain"),
-        ("Delete", "Retain"),
-        ("Retain", "Delete"),
-        ("Delete", "Delete"),
-    ] {
+    for (when_deleted, when_scaled) in
+        [("Retain", "Retain"), ("Delete", "Retain"), ("Retain", "Delete"), ("Delete", "Delete")]
+    {
         let mut h = Harness::new(new_sts("sts", 3));
         h.auto_gc = false; // no garbage collector in this integration test
         h.set_policy(when_deleted, when_scaled);
         h.sync_n(2);
         for i in 0..3 {
             let c = &h.pvcs[&format!("fake-pvc-name-sts-{i}")];
-            assert_eq!(
-                has_set_ref(c, &h.set),
-                when_deleted == "Delete",
-                "{when_deleted}/{when_scaled} set ref"
-            );
-            assert!(
-                !c.metadata
-                    .owner_references
-                    .iter()
-                    .flatten()
-                    .any(|r| r.kind == "Pod"),
-                "no pod refs"
-            );
+            assert_eq!(has_set_ref(c, &h.set), when_deleted == "Delete", "{when_deleted}/{when_scaled} set ref");
+            assert!(!c.metadata.owner_references.iter().flatten().any(|r| r.kind == "Pod"), "no pod refs");
         }
         let pods: Vec<_> = (0..3).map(|i| h.pod(&format!("sts-{i}")).clone()).collect();
         h.scale(1);
@@ -156,16 +121,9 @@ fn test_autodelete_owner_refs() {
         assert_eq!(has_set_ref(c0, &h.set), when_deleted == "Delete");
         for i in 1..3 {
             let c = &h.pvcs[&format!("fake-pvc-name-sts-{i}")];
-            assert_eq!(
-                has_pod_ref(c, &pods[i]),
-                when_scaled == "Delete",
-                "{when_deleted}/{when_scaled} pod ref"
-            );
+            assert_eq!(has_pod_ref(c, &pods[i]), when_scaled == "Delete", "{when_deleted}/{when_scaled} pod ref");
             // ref §5.2: a condemned pod's claim keeps the set ref only for Delete/Retain.
-            assert_eq!(
-                has_set_ref(c, &h.set),
-                when_deleted == "Delete" && when_scaled == "Retain"
-            );
+            assert_eq!(has_set_ref(c, &h.set), when_deleted == "Delete" && when_scaled == "Retain");
         }
     }
 }
@@ -184,21 +142,14 @@ fn test_deleting_pod_for_rolling_update_partition() {
     h.set_pod_ready("sts-1");
     h.sync();
     let s = h.status();
-    assert_eq!(
-        (s.updated_replicas, s.replicas, s.ready_replicas),
-        (Some(1), 2, Some(2))
-    );
+    assert_eq!((s.updated_replicas, s.replicas, s.ready_replicas), (Some(1), 2, Some(2)));
     h.set_pod_failed("sts-0");
     h.user_delete_pod("sts-0");
     h.sync();
     assert_eq!(h.status().ready_replicas, Some(1));
     h.remove_finalizers("sts-0");
     h.sync();
-    assert_eq!(
-        h.image_of("sts-0"),
-        "nginx",
-        "below the partition: old image"
-    );
+    assert_eq!(h.image_of("sts-0"), "nginx", "below the partition: old image");
     assert_eq!(h.image_of("sts-1"), "nginx:new");
 }
 
@@ -206,22 +157,12 @@ fn test_deleting_pod_for_rolling_update_partition() {
 fn test_statefulset_start_ordinal() {
     let cases: [(Option<StatefulSetOrdinals>, i32, Vec<&str>); 4] = [
         (None, 3, vec!["sts-0", "sts-1", "sts-2"]),
-        (
-            Some(StatefulSetOrdinals { start: None }),
-            3,
-            vec!["sts-0", "sts-1", "sts-2"],
-        ),
-        (
-            Some(StatefulSetOrdinals { start: Some(4) }),
-            4,
-            vec!["sts-4", "sts-5", "sts-6", "sts-7"],
-        ),
+        (Some(StatefulSetOrdinals { start: None }), 3, vec!["sts-0", "sts-1", "sts-2"]),
+        (Some(StatefulSetOrdinals { start: Some(4) }), 4, vec!["sts-4", "sts-5", "sts-6", "sts-7"]),
         (
             Some(StatefulSetOrdinals { start: Some(2) }),
             7,
-            vec![
-                "sts-2", "sts-3", "sts-4", "sts-5", "sts-6", "sts-7", "sts-8",
-            ],
+            vec!["sts-2", "sts-3", "sts-4", "sts-5", "sts-6", "sts-7", "sts-8"],
         ),
     ];
     for (ordinals, replicas, names) in cases {

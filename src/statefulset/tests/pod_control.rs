@@ -19,10 +19,7 @@ fn test_stateful_pod_control_creates_pods() {
     let mut h = Harness::new(new_set("foo", 1));
     h.sync();
     assert!(h.pods.contains_key("foo-0") && h.pvcs.contains_key("datadir-foo-0"));
-    assert_eq!(
-        kinds(&h),
-        vec![(EventType::Normal, "SuccessfulCreate".into()); 2]
-    );
+    assert_eq!(kinds(&h), vec![(EventType::Normal, "SuccessfulCreate".into()); 2]);
 }
 
 #[test]
@@ -42,11 +39,7 @@ fn test_stateful_pod_control_create_pod_exists() {
     }]);
     h.insert_pod(other);
     h.sync();
-    assert!(
-        h.events.is_empty(),
-        "pod and PVC exist: no events, got {:?}",
-        h.events
-    );
+    assert!(h.events.is_empty(), "pod and PVC exist: no events, got {:?}", h.events);
 }
 
 #[test]
@@ -55,10 +48,7 @@ fn test_stateful_pod_control_create_pod_pvc_create_failure() {
     h.fail_next("create pvc", ErrorKind::Other, 1);
     h.sync();
     assert!(h.pods.is_empty(), "no pod without its claim");
-    assert_eq!(
-        kinds(&h),
-        vec![(EventType::Warning, "FailedCreate".into()); 2]
-    );
+    assert_eq!(kinds(&h), vec![(EventType::Warning, "FailedCreate".into()); 2]);
 }
 
 #[test]
@@ -82,10 +72,7 @@ fn test_stateful_pod_control_create_pod_failed() {
     h.sync();
     assert_eq!(
         kinds(&h),
-        vec![
-            (EventType::Normal, "SuccessfulCreate".into()),
-            (EventType::Warning, "FailedCreate".into())
-        ]
+        vec![(EventType::Normal, "SuccessfulCreate".into()), (EventType::Warning, "FailedCreate".into())]
     );
 }
 
@@ -105,24 +92,11 @@ fn test_stateful_pod_control_updates_identity() {
     h.run_until_settled();
     h.events.clear();
     h.check_identity = false;
-    h.pods
-        .get_mut("foo-0")
-        .unwrap()
-        .metadata
-        .labels
-        .as_mut()
-        .unwrap()
-        .remove(POD_NAME_LABEL);
+    h.pods.get_mut("foo-0").unwrap().metadata.labels.as_mut().unwrap().remove(POD_NAME_LABEL);
     let p = h.sync();
     assert_eq!(p.summaries(), vec!["update pod foo-0"]);
-    assert_eq!(
-        kinds(&h),
-        vec![(EventType::Normal, "SuccessfulUpdate".into())]
-    );
-    assert_eq!(
-        h.pod("foo-0").metadata.labels.as_ref().unwrap()[POD_NAME_LABEL],
-        "foo-0"
-    );
+    assert_eq!(kinds(&h), vec![(EventType::Normal, "SuccessfulUpdate".into())]);
+    assert_eq!(h.pod("foo-0").metadata.labels.as_ref().unwrap()[POD_NAME_LABEL], "foo-0");
 }
 
 #[test]
@@ -131,14 +105,7 @@ fn test_stateful_pod_control_update_identity_failure() {
     h.run_until_settled();
     h.events.clear();
     h.check_identity = false;
-    h.pods
-        .get_mut("foo-0")
-        .unwrap()
-        .metadata
-        .labels
-        .as_mut()
-        .unwrap()
-        .remove(POD_NAME_LABEL);
+    h.pods.get_mut("foo-0").unwrap().metadata.labels.as_mut().unwrap().remove(POD_NAME_LABEL);
     h.fail_next("update pod", ErrorKind::Other, 1);
     h.sync();
     assert_eq!(kinds(&h), vec![(EventType::Warning, "FailedUpdate".into())]);
@@ -151,23 +118,11 @@ fn test_stateful_pod_control_updates_pod_storage() {
     h.events.clear();
     h.check_identity = false;
     h.pvcs.clear();
-    h.pods
-        .get_mut("foo-0")
-        .unwrap()
-        .spec
-        .as_mut()
-        .unwrap()
-        .volumes
-        .as_mut()
-        .unwrap()
-        .retain(|v| v.name != "datadir");
+    h.pods.get_mut("foo-0").unwrap().spec.as_mut().unwrap().volumes.as_mut().unwrap().retain(|v| v.name != "datadir");
     h.sync();
     assert_eq!(
         kinds(&h),
-        vec![
-            (EventType::Normal, "SuccessfulCreate".into()),
-            (EventType::Normal, "SuccessfulUpdate".into())
-        ]
+        vec![(EventType::Normal, "SuccessfulCreate".into()), (EventType::Normal, "SuccessfulUpdate".into())]
     );
     assert!(storage_matches(&h.set, h.pod("foo-0")));
 }
@@ -179,16 +134,7 @@ fn test_stateful_pod_control_update_pod_storage_failure() {
     h.events.clear();
     h.check_identity = false;
     h.pvcs.clear();
-    h.pods
-        .get_mut("foo-0")
-        .unwrap()
-        .spec
-        .as_mut()
-        .unwrap()
-        .volumes
-        .as_mut()
-        .unwrap()
-        .retain(|v| v.name != "datadir");
+    h.pods.get_mut("foo-0").unwrap().spec.as_mut().unwrap().volumes.as_mut().unwrap().retain(|v| v.name != "datadir");
     h.fail_next("create pvc", ErrorKind::Other, 1);
     h.sync();
     assert!(h.events.iter().all(|(t, _, _)| *t == EventType::Warning) && !h.events.is_empty());
@@ -202,10 +148,7 @@ fn test_stateful_pod_control_deletes_stateful_pod() {
     h.events.clear();
     h.scale(0);
     h.sync();
-    assert_eq!(
-        kinds(&h),
-        vec![(EventType::Normal, "SuccessfulDelete".into())]
-    );
+    assert_eq!(kinds(&h), vec![(EventType::Normal, "SuccessfulDelete".into())]);
 }
 
 #[test]
@@ -233,19 +176,9 @@ fn test_stateful_pod_control_retention_policy_update() {
         h.events.clear();
         h.set_policy(to, "Retain");
         let p = h.sync();
-        assert_eq!(
-            p.summaries(),
-            vec![
-                "set pvc owners datadir-foo-0",
-                "update pod foo-0",
-                "update status"
-            ]
-        );
+        assert_eq!(p.summaries(), vec!["set pvc owners datadir-foo-0", "update pod foo-0", "update status"]);
         assert_eq!(has_set_ref(&h.pvcs["datadir-foo-0"], &h.set), want_set_ref);
-        assert_eq!(
-            kinds(&h),
-            vec![(EventType::Normal, "SuccessfulUpdate".into())]
-        );
+        assert_eq!(kinds(&h), vec![(EventType::Normal, "SuccessfulUpdate".into())]);
     }
 }
 
@@ -263,14 +196,8 @@ fn test_stateful_pod_control_retention_policy_update_missing_claims() {
     h.pvcs.insert(claim.metadata.name.clone().unwrap(), claim);
     h.events.clear();
     h.sync();
-    assert!(
-        has_set_ref(&h.pvcs["datadir-foo-0"], &h.set),
-        "ownerRef added"
-    );
-    assert_eq!(
-        kinds(&h),
-        vec![(EventType::Normal, "SuccessfulUpdate".into())]
-    );
+    assert!(has_set_ref(&h.pvcs["datadir-foo-0"], &h.set), "ownerRef added");
+    assert_eq!(kinds(&h), vec![(EventType::Normal, "SuccessfulUpdate".into())]);
 }
 
 /// `TestPodClaimIsStale`: with whenScaled=Delete a claim is stale when it carries a ref to a pod
@@ -278,13 +205,8 @@ fn test_stateful_pod_control_retention_policy_update_missing_claims() {
 #[test]
 fn test_pod_claim_is_stale() {
     let mut set = new_set("set", 4);
-    set.spec
-        .as_mut()
-        .unwrap()
-        .persistent_volume_claim_retention_policy
-        .as_mut()
-        .unwrap()
-        .when_scaled = Some("Delete".into());
+    set.spec.as_mut().unwrap().persistent_volume_claim_retention_policy.as_mut().unwrap().when_scaled =
+        Some("Delete".into());
     let pod_ref = |uid: &str| OwnerReference {
         api_version: "v1".into(),
         kind: "Pod".into(),
@@ -316,22 +238,12 @@ fn test_pod_claim_is_stale() {
             pod.metadata.uid = Some("uid-pod".into());
         }
         let claims: Vec<_> = states.iter().map(|s| claim(s)).collect();
-        assert_eq!(
-            pod_claim_is_stale(&set, &pod, &claims),
-            want,
-            "{states:?} skip uid {skip_uid}"
-        );
+        assert_eq!(pod_claim_is_stale(&set, &pod, &claims), want, "{states:?} skip uid {skip_uid}");
     }
     // whenScaled=Retain: never stale.
     let mut retain = set.clone();
-    retain
-        .spec
-        .as_mut()
-        .unwrap()
-        .persistent_volume_claim_retention_policy
-        .as_mut()
-        .unwrap()
-        .when_scaled = Some("Retain".into());
+    retain.spec.as_mut().unwrap().persistent_volume_claim_retention_policy.as_mut().unwrap().when_scaled =
+        Some("Retain".into());
     let pod = new_statefulset_pod(&retain, 3, true);
     assert!(!pod_claim_is_stale(&retain, &pod, &[claim("stale")]));
 }

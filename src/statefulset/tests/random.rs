@@ -34,17 +34,10 @@ fn walk(seed: u64, parallel: bool, steps: usize) {
     // middle of a rollout legitimately breaks it); it is checked once the walk has converged.
     h.check_update = false;
     h.check_claims = false;
-    let policies = [
-        ("Retain", "Retain"),
-        ("Delete", "Retain"),
-        ("Retain", "Delete"),
-        ("Delete", "Delete"),
-    ];
+    let policies = [("Retain", "Retain"), ("Delete", "Retain"), ("Retain", "Delete"), ("Delete", "Delete")];
     for _ in 0..steps {
         let names: Vec<String> = h.pods.keys().cloned().collect();
-        let pick = |rng: &mut Rng| {
-            (!names.is_empty()).then(|| names[rng.below(names.len() as u64) as usize].clone())
-        };
+        let pick = |rng: &mut Rng| (!names.is_empty()).then(|| names[rng.below(names.len() as u64) as usize].clone());
         match rng.below(16) {
             0 => h.scale(rng.below(6) as i32),
             1 => h.set_image(["nginx", "nginx:1", "nginx:2"][rng.below(3) as usize]),
@@ -72,13 +65,8 @@ fn walk(seed: u64, parallel: bool, steps: usize) {
             8 => h.advance(rng.below(20) as i64),
             9 => h.update_spec(|s| s.min_ready_seconds = Some([0, 0, 5][rng.below(3) as usize])),
             10 => {
-                let prefix = [
-                    "create pod",
-                    "delete pod",
-                    "update status",
-                    "create pvc",
-                    "create revision",
-                ][rng.below(5) as usize];
+                let prefix = ["create pod", "delete pod", "update status", "create pvc", "create revision"]
+                    [rng.below(5) as usize];
                 h.fail_next(prefix, ErrorKind::Other, 1);
             }
             11 => {
@@ -87,9 +75,7 @@ fn walk(seed: u64, parallel: bool, steps: usize) {
                 }
             }
             12 => h.update_spec(|s| {
-                s.ordinals = Some(k8s_openapi::api::apps::v1::StatefulSetOrdinals {
-                    start: Some(rng.below(3) as i32),
-                })
+                s.ordinals = Some(k8s_openapi::api::apps::v1::StatefulSetOrdinals { start: Some(rng.below(3) as i32) })
             }),
             _ => h.ready_all_pending(),
         }
@@ -100,9 +86,7 @@ fn walk(seed: u64, parallel: bool, steps: usize) {
                 .pods
                 .iter()
                 .filter(|(_, p)| !is_terminating(p))
-                .filter(|(_, p)| {
-                    p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-                })
+                .filter(|(_, p)| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
                 .map(|(n, _)| n.clone())
                 .collect();
             for n in unready {
@@ -131,27 +115,11 @@ fn walk(seed: u64, parallel: bool, steps: usize) {
     h.check_claims = true;
     h.check_state();
     let s = h.status();
-    let strategy = h
-        .set
-        .spec
-        .as_ref()
-        .unwrap()
-        .update_strategy
-        .as_ref()
-        .unwrap()
-        .type_
-        .clone();
+    let strategy = h.set.spec.as_ref().unwrap().update_strategy.as_ref().unwrap().type_.clone();
     if strategy.as_deref() != Some(ON_DELETE) {
-        assert_eq!(
-            s.current_revision, s.update_revision,
-            "seed {seed}: rollout completes"
-        );
+        assert_eq!(s.current_revision, s.update_revision, "seed {seed}: rollout completes");
         for n in h.pod_names() {
-            assert_eq!(
-                Some(h.revision_of(&n)),
-                s.update_revision,
-                "seed {seed}: {n} updated"
-            );
+            assert_eq!(Some(h.revision_of(&n)), s.update_revision, "seed {seed}: {n} updated");
         }
     }
 }
@@ -166,10 +134,6 @@ fn random_walks_keep_invariants_and_converge_ordered_ready() {
 #[test]
 fn random_walks_keep_invariants_and_converge_parallel() {
     for seed in 1..=25u64 {
-        walk(
-            seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0xabcdef,
-            true,
-            150,
-        );
+        walk(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0xabcdef, true, 150);
     }
 }

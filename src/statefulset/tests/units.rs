@@ -5,9 +5,7 @@ use serde_json::json;
 
 use crate::statefulset::defaults::{default_statefulset, legacy_to_apps_v1};
 use crate::statefulset::identity::parse_name;
-use crate::statefulset::revision::{
-    RevisionEncoding, fnv1_32, get_patch, go_json, hash_revision_data, new_revision,
-};
+use crate::statefulset::revision::{RevisionEncoding, fnv1_32, get_patch, go_json, hash_revision_data, new_revision};
 
 const GOLDEN_RAW: &str = r#"{"spec":{"template":{"$patch":"replace","metadata":{"annotations":{"test":"value"},"creationTimestamp":null,"labels":{"app":"foo"}},"spec":{"containers":[{"image":"test","imagePullPolicy":"Always","name":"test","resources":{},"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File"}],"dnsPolicy":"ClusterFirst","restartPolicy":"Always","schedulerName":"default-scheduler","securityContext":{},"terminationGracePeriodSeconds":30}}}}"#;
 
@@ -37,16 +35,10 @@ fn golden_vector_from_defaulted_manifest() {
     }))
     .unwrap();
     default_statefulset(&mut set, false);
-    assert_eq!(
-        go_json(&get_patch(&set, RevisionEncoding::V1_33)),
-        GOLDEN_RAW
-    );
+    assert_eq!(go_json(&get_patch(&set, RevisionEncoding::V1_33)), GOLDEN_RAW);
     let rev = new_revision(&set, 1, 0, RevisionEncoding::V1_33);
     assert_eq!(rev.metadata.name.as_deref(), Some("test-c77f6d978"));
-    assert_eq!(
-        rev.metadata.labels.as_ref().unwrap()["controller.kubernetes.io/hash"],
-        "c77f6d978"
-    );
+    assert_eq!(rev.metadata.labels.as_ref().unwrap()["controller.kubernetes.io/hash"], "c77f6d978");
     assert_eq!(rev.metadata.labels.as_ref().unwrap()["app"], "foo");
 }
 
@@ -56,10 +48,7 @@ fn go_json_escapes_like_go() {
         go_json(&json!({"b": "<a&b>", "a": [1, true, null]})),
         r#"{"a":[1,true,null],"b":"\u003ca\u0026b\u003e"}"#
     );
-    assert_eq!(
-        go_json(&json!("x\u{8}\u{1}\u{2028}")),
-        r#""x\b\u0001\u2028""#
-    );
+    assert_eq!(go_json(&json!("x\u{8}\u{1}\u{2028}")), r#""x\b\u0001\u2028""#);
 }
 
 #[test]
@@ -86,10 +75,7 @@ fn apps_v1_defaults() {
     default_statefulset(&mut set, false);
     let v = serde_json::to_value(&set).unwrap();
     assert_eq!(v["spec"]["podManagementPolicy"], "OrderedReady");
-    assert_eq!(
-        v["spec"]["updateStrategy"],
-        json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
-    );
+    assert_eq!(v["spec"]["updateStrategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}));
     assert_eq!(v["spec"]["revisionHistoryLimit"], 10);
     assert_eq!(v["spec"]["replicas"], 1);
     assert_eq!(
@@ -104,10 +90,7 @@ fn apps_v1_defaults() {
         json!({"httpGet": {"port": 80, "path": "/", "scheme": "HTTP"},
         "timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3})
     );
-    assert_eq!(
-        v["spec"]["template"]["spec"]["terminationGracePeriodSeconds"],
-        30
-    );
+    assert_eq!(v["spec"]["template"]["spec"]["terminationGracePeriodSeconds"], 30);
 }
 
 #[test]
@@ -122,23 +105,9 @@ fn legacy_v1beta1_defaults_selector_and_on_delete() {
     let spec = set.spec.as_ref().unwrap();
     assert_eq!(spec.selector.match_labels.as_ref().unwrap()["app"], "nginx");
     assert_eq!(set.metadata.labels.as_ref().unwrap()["app"], "nginx");
-    assert_eq!(
-        spec.update_strategy.as_ref().unwrap().type_.as_deref(),
-        Some("OnDelete")
-    );
-    assert!(
-        spec.update_strategy
-            .as_ref()
-            .unwrap()
-            .rolling_update
-            .is_none()
-    );
-    assert_eq!(
-        spec.template.spec.as_ref().unwrap().containers[0]
-            .image_pull_policy
-            .as_deref(),
-        Some("Always")
-    );
+    assert_eq!(spec.update_strategy.as_ref().unwrap().type_.as_deref(), Some("OnDelete"));
+    assert!(spec.update_strategy.as_ref().unwrap().rolling_update.is_none());
+    assert_eq!(spec.template.spec.as_ref().unwrap().containers[0].image_pull_policy.as_deref(), Some("Always"));
 }
 
 #[test]
@@ -146,41 +115,15 @@ fn legacy_v1beta2_requires_selector_and_rolls() {
     let m = json!({"apiVersion": "apps/v1beta2", "kind": "StatefulSet", "metadata": {"name": "web"},
         "spec": {"serviceName": "nginx", "template": {"metadata": {"labels": {"app": "nginx"}},
             "spec": {"containers": [{"name": "nginx", "image": "nginx@sha256:abc"}]}}}});
-    assert_eq!(
-        legacy_to_apps_v1(m.clone(), false).unwrap_err().to_string(),
-        "spec.selector: Required value"
-    );
+    assert_eq!(legacy_to_apps_v1(m.clone(), false).unwrap_err().to_string(), "spec.selector: Required value");
     let mut m2 = m;
     m2["spec"]["selector"] = json!({"matchLabels": {"app": "nginx"}});
     let set = legacy_to_apps_v1(m2, false).unwrap();
     let spec = set.spec.as_ref().unwrap();
-    assert_eq!(
-        spec.update_strategy.as_ref().unwrap().type_.as_deref(),
-        Some("RollingUpdate")
-    );
-    assert_eq!(
-        spec.update_strategy
-            .as_ref()
-            .unwrap()
-            .rolling_update
-            .as_ref()
-            .unwrap()
-            .partition,
-        Some(0)
-    );
-    assert_eq!(
-        spec.template.spec.as_ref().unwrap().containers[0]
-            .image_pull_policy
-            .as_deref(),
-        Some("IfNotPresent")
-    );
-    assert!(
-        legacy_to_apps_v1(
-            json!({"apiVersion": "apps/v1", "kind": "Deployment"}),
-            false
-        )
-        .is_err()
-    );
+    assert_eq!(spec.update_strategy.as_ref().unwrap().type_.as_deref(), Some("RollingUpdate"));
+    assert_eq!(spec.update_strategy.as_ref().unwrap().rolling_update.as_ref().unwrap().partition, Some(0));
+    assert_eq!(spec.template.spec.as_ref().unwrap().containers[0].image_pull_policy.as_deref(), Some("IfNotPresent"));
+    assert!(legacy_to_apps_v1(json!({"apiVersion": "apps/v1", "kind": "Deployment"}), false).is_err());
 }
 
 /// ref §5.2's table, cell by cell, through `updateClaimOwnerRefForSetAndPod`.
@@ -196,13 +139,7 @@ fn retention_policy_owner_ref_table() {
         ("Delete", "Delete", (true, false), (false, true)),
     ] {
         let mut set = super::harness::new_set("web", 2);
-        let p = set
-            .spec
-            .as_mut()
-            .unwrap()
-            .persistent_volume_claim_retention_policy
-            .as_mut()
-            .unwrap();
+        let p = set.spec.as_mut().unwrap().persistent_volume_claim_retention_policy.as_mut().unwrap();
         p.when_deleted = Some(when_deleted.into());
         p.when_scaled = Some(when_scaled.into());
         for (ordinal, (want_set, want_pod)) in [(1, in_range), (5, condemned)] {
@@ -213,10 +150,7 @@ fn retention_policy_owner_ref_table() {
             // From a claim without refs, the policy adds exactly its cell of the table.
             claim.metadata.owner_references = Some(updated_claim_owner_refs(&claim, &set, &pod));
             let refs = claim.metadata.owner_references.clone().unwrap();
-            let has = |kind: &str| {
-                refs.iter()
-                    .any(|r| r.kind == kind && r.controller == Some(true))
-            };
+            let has = |kind: &str| refs.iter().any(|r| r.kind == kind && r.controller == Some(true));
             assert_eq!(
                 (has("StatefulSet"), has("Pod")),
                 (want_set, want_pod),
@@ -245,43 +179,15 @@ fn label_selector_operators() {
         ]),
     };
     validate(&sel).unwrap();
-    let labels = |kv: &[(&str, &str)]| {
-        Some(
-            kv.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    };
-    assert!(matches(
-        Some(&sel),
-        labels(&[("app", "web"), ("tier", "a")]).as_ref()
-    ));
-    assert!(!matches(
-        Some(&sel),
-        labels(&[("app", "web"), ("tier", "c")]).as_ref()
-    ));
-    assert!(!matches(
-        Some(&sel),
-        labels(&[("app", "web"), ("tier", "a"), ("x", "1")]).as_ref()
-    ));
-    assert!(!matches(
-        Some(&sel),
-        labels(&[("app", "web"), ("tier", "a"), ("y", "z")]).as_ref()
-    ));
+    let labels = |kv: &[(&str, &str)]| Some(kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+    assert!(matches(Some(&sel), labels(&[("app", "web"), ("tier", "a")]).as_ref()));
+    assert!(!matches(Some(&sel), labels(&[("app", "web"), ("tier", "c")]).as_ref()));
+    assert!(!matches(Some(&sel), labels(&[("app", "web"), ("tier", "a"), ("x", "1")]).as_ref()));
+    assert!(!matches(Some(&sel), labels(&[("app", "web"), ("tier", "a"), ("y", "z")]).as_ref()));
+    assert!(!matches(None, labels(&[("app", "web")]).as_ref()), "nil selector matches nothing");
+    assert!(matches(Some(&LabelSelector::default()), None), "empty selector matches everything");
     assert!(
-        !matches(None, labels(&[("app", "web")]).as_ref()),
-        "nil selector matches nothing"
-    );
-    assert!(
-        matches(Some(&LabelSelector::default()), None),
-        "empty selector matches everything"
-    );
-    assert!(
-        validate(&LabelSelector {
-            match_expressions: Some(vec![req("a", "In", &[])]),
-            ..Default::default()
-        })
-        .is_err()
+        validate(&LabelSelector { match_expressions: Some(vec![req("a", "In", &[])]), ..Default::default() }).is_err()
     );
 }
 
@@ -292,24 +198,13 @@ fn label_selector_operators() {
 /// them — note `defaultMode: 0755` is octal 493 there, not 755.
 #[test]
 fn seed_manifests_hash_like_upstream() {
-    let seeds: Vec<serde_json::Value> =
-        serde_json::from_str(include_str!("testdata/seed_statefulsets.json")).unwrap();
-    let want = [
-        "mysql-5d68c7cc95",
-        "redis-cluster-657f9494c9",
-        "web-7d8f4cbdb5",
-        "zookeeper-5647d9757b",
-    ];
+    let seeds: Vec<serde_json::Value> = serde_json::from_str(include_str!("testdata/seed_statefulsets.json")).unwrap();
+    let want = ["mysql-5d68c7cc95", "redis-cluster-657f9494c9", "web-7d8f4cbdb5", "zookeeper-5647d9757b"];
     assert_eq!(seeds.len(), want.len());
     for (value, want) in seeds.into_iter().zip(want) {
         let set = legacy_to_apps_v1(value, false).unwrap();
         let rev = new_revision(&set, 1, 0, RevisionEncoding::Current);
-        assert_eq!(
-            rev.metadata.name.as_deref(),
-            Some(want),
-            "data: {}",
-            go_json(&rev.data.unwrap().0)
-        );
+        assert_eq!(rev.metadata.name.as_deref(), Some(want), "data: {}", go_json(&rev.data.unwrap().0));
     }
 }
 
@@ -319,8 +214,7 @@ fn seed_manifests_hash_like_upstream() {
 /// name upstream (k8s.io/kubernetes v1.35.8) computes for `testdata/stress_statefulset.json`.
 #[test]
 fn stress_template_hashes_like_upstream() {
-    let value: serde_json::Value =
-        serde_json::from_str(include_str!("testdata/stress_statefulset.json")).unwrap();
+    let value: serde_json::Value = serde_json::from_str(include_str!("testdata/stress_statefulset.json")).unwrap();
     let set = legacy_to_apps_v1(value, false).unwrap();
     let rev = new_revision(&set, 1, 0, RevisionEncoding::Current);
     assert_eq!(
