@@ -29,6 +29,7 @@ pub mod cluster;
 pub mod config;
 pub mod ctl;
 pub mod dns;
+pub mod duration;
 pub mod embedded;
 pub mod export;
 pub mod kube;

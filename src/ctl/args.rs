@@ -5,6 +5,7 @@
 //! errors read like kubectl's (`error: unknown flag: --bogus`). Nothing is sent to the
 //! server until the whole command line has parsed.
 
+use crate::duration::parse_go_duration;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -846,40 +847,6 @@ fn one_object(pos: &[String], verb: &str) -> Result<(&'static Resource, String),
         [] => Err(usage(format!("{verb} requires a resource name, e.g. statefulset/web"), Some(verb))),
         _ => Err(usage(format!("{verb} takes exactly one object, got {}", names.len()), Some(verb))),
     }
-}
-
-/// Go's `time.ParseDuration` subset: `300ms`, `5s`, `2m30s`, `1h`; a bare `0` too.
-pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    if rest.is_empty() {
-        return Err(format!("time: invalid duration {s:?}"));
-    }
-    while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        if num_end == 0 {
-            return Err(format!("time: invalid duration {s:?}"));
-        }
-        let n: f64 = rest[..num_end].parse().map_err(|_| format!("time: invalid duration {s:?}"))?;
-        rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let scale = match &rest[..unit_end] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "" => return Err(format!("time: missing unit in duration {s:?}")),
-            u => return Err(format!("time: unknown unit {u:?} in duration {s:?}")),
-        };
-        total += n * scale;
-        rest = &rest[unit_end..];
-    }
-    Ok(Duration::from_secs_f64(total))
 }
 
 #[cfg(test)]

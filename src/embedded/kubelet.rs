@@ -47,39 +47,10 @@ impl Kubelet {
     }
 }
 
-/// Parses a Go duration (`300ms`, `2s`, `1m30s`, `1.5s`, `0`).
+/// Parses a Go duration (`300ms`, `2s`, `1m30s`, `1.5s`, `0`) for the delay annotations.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let err = || format!("{s:?} is not a duration (e.g. 300ms, 2s, 1m30s)");
-    let mut total = 0f64;
-    let mut rest = s;
-    if rest.is_empty() {
-        return Err(err());
-    }
-    while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(err)?;
-        if num_len == 0 {
-            return Err(err());
-        }
-        let n: f64 = rest[..num_len].parse().map_err(|_| err())?;
-        rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let mult = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(err()),
-        };
-        total += n * mult;
-        rest = &rest[unit_len..];
-    }
-    Ok(Duration::from_secs_f64(total))
+    crate::duration::parse_go_duration(s).map_err(|_| format!("{s:?} is not a duration (e.g. 300ms, 2s, 1m30s)"))
 }
 
 fn set_condition(pod: &mut Value, type_: &str, status: &str) {
