@@ -20,6 +20,7 @@
 //! re-observes and plans again, which is what upstream's requeue does.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet, StatefulSetStatus};
@@ -272,11 +273,29 @@ impl Plan {
 
     /// Apply the plan with upstream's failure semantics (module doc). `apply` performs one write.
     /// On a failed write the matching failure events ([`Action::failure_events`]) are passed to
-    /// `apply` too. Returns
-    /// the failures (empty = the sync succeeded as far as writes go; see also [`Plan::errors`]).
+    /// `apply` too. Returns the failures (empty = the sync succeeded as far as writes go; see
+    /// also [`Plan::errors`]). For drivers whose writes are synchronous (the embedded store).
     pub fn execute<F>(&self, mut apply: F) -> Vec<ExecError>
     where
         F: FnMut(&Action) -> Result<(), ExecError>,
+    {
+        let run = std::pin::pin!(self.execute_async(|a: Action| std::future::ready(apply(&a))));
+        // The closure never suspends, so the future completes on its first poll.
+        match run.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+            std::task::Poll::Ready(errors) => errors,
+            std::task::Poll::Pending => unreachable!("a synchronous write closure never suspends"),
+        }
+    }
+
+    /// [`Plan::execute`] for drivers whose writes are API calls (cluster mode). Writes run one
+    /// at a time in plan order; upstream runs the groups of a batch in goroutines, which changes
+    /// only timing, not which writes happen or how failures stop later batches. Each write gets
+    /// its own copy of the action, so the returned futures borrow nothing from the plan (an
+    /// `AsyncFnMut(&Action)` bound would make the caller's future not `Send`).
+    pub async fn execute_async<F, W>(&self, mut apply: F) -> Vec<ExecError>
+    where
+        F: FnMut(Action) -> W,
+        W: Future<Output = Result<(), ExecError>>,
     {
         let mut errors = Vec::new();
         let mut failed: Option<Phase> = None;
@@ -304,7 +323,7 @@ impl Plan {
                         }
                         a => a,
                     };
-                    match apply(action) {
+                    match apply(action.clone()).await {
                         Ok(()) if rolling(action) => done_rolling += 1,
                         Ok(()) => {}
                         Err(_) if matches!(action, Action::Event { .. }) => {}
@@ -315,7 +334,7 @@ impl Plan {
                         }
                         Err(e) => {
                             for ev in action.failure_events(&self.set_name, &e) {
-                                let _ = apply(&ev);
+                                let _ = apply(ev).await;
                             }
                             errors.push(e);
                             batch_failed = true;
