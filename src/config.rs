@@ -25,6 +25,7 @@ pub struct Cli {
 }
 
 /// Subcommands.
+#[allow(clippy::large_enum_variant)] // parsed once at startup; boxing buys nothing
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve DNS for the cluster zone, from an embedded cluster (default) or a static replay.
@@ -122,6 +123,7 @@ pub struct ServeArgs {
 
 /// Cluster mode: serve from a Kubernetes API server's watch streams instead of files.
 #[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("kube_source").args(["kubeconfig", "in_cluster"])))]
 pub struct KubeArgs {
     /// Watch the API server of this kubeconfig file (its current context).
     #[arg(long, conflicts_with_all = ["in_cluster", "manifests"])]
@@ -129,6 +131,23 @@ pub struct KubeArgs {
     /// Watch the API server this pod runs in (ServiceAccount token and CA).
     #[arg(long, conflicts_with = "manifests")]
     pub in_cluster: bool,
+    /// Also run the bundled StatefulSet controller against the API server, in place of
+    /// kube-controller-manager's (start that with --controllers=*,-statefulset-controller;
+    /// never run both). Leader election on a Lease makes several replicas safe.
+    #[arg(long, requires = "kube_source")]
+    pub manage_statefulsets: bool,
+    /// StatefulSets synced concurrently (kube-controller-manager's flag of the same name).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=100), requires = "manage_statefulsets")]
+    pub concurrent_statefulset_syncs: u16,
+    /// Namespace of the leader-election Lease.
+    #[arg(long, default_value = "kube-system", value_parser = parse_namespace, requires = "manage_statefulsets")]
+    pub lease_namespace: String,
+    /// Name of the leader-election Lease.
+    #[arg(long, default_value = "ordinal-statefulset-controller", requires = "manage_statefulsets")]
+    pub lease_name: String,
+    /// This replica's identity in the Lease (default: $POD_NAME, else <hostname>-<pid>).
+    #[arg(long, requires = "manage_statefulsets")]
+    pub lease_identity: Option<String>,
     /// Watch only these namespaces (comma-separated; default all). A sidecar scoped to its
     /// own namespace needs only a namespaced Role.
     #[arg(long, value_delimiter = ',', value_parser = parse_namespace)]
@@ -285,5 +304,17 @@ mod tests {
         let err = Cli::try_parse_from(["ordinal", "serve", "--dns-service", "kube-dns"]).unwrap_err().to_string();
         assert!(err.contains("NAMESPACE/NAME"), "{err}");
         assert_eq!(parse_upstream("10.0.0.10").unwrap(), "10.0.0.10:53".parse().unwrap());
+    }
+
+    #[test]
+    fn the_controller_needs_an_api_server() {
+        let err = Cli::try_parse_from(["ordinal", "serve", "--manage-statefulsets"]).unwrap_err().to_string();
+        assert!(err.contains("--kubeconfig") && err.contains("--in-cluster"), "{err}");
+        let err = Cli::try_parse_from(["ordinal", "serve", "--lease-name", "x"]).unwrap_err().to_string();
+        assert!(err.contains("--manage-statefulsets"), "{err}");
+        let cli = Cli::try_parse_from(["ordinal", "serve", "--kubeconfig", "k", "--manage-statefulsets"]).unwrap();
+        let Command::Serve(a) = cli.command else { panic!() };
+        assert!(a.kube.manage_statefulsets);
+        assert_eq!((a.kube.lease_namespace.as_str(), a.kube.concurrent_statefulset_syncs), ("kube-system", 5));
     }
 }

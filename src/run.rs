@@ -121,6 +121,23 @@ pub async fn serve(
     if let Some((opts, client)) = kube {
         // Cluster mode: watch a real API server (--kubeconfig / --in-cluster).
         let source_stop = stopped();
+        if args.kube.manage_statefulsets {
+            let mut copts = crate::kube::statefulsets::ControllerOptions::new(opts.namespaces.clone());
+            copts.workers = usize::from(args.kube.concurrent_statefulset_syncs);
+            copts.lease_namespace = args.kube.lease_namespace.clone();
+            copts.lease_name = args.kube.lease_name.clone();
+            if let Some(id) = &args.kube.lease_identity {
+                copts.identity = id.clone();
+            }
+            let (client, controller_stop) = (client.clone(), stopped());
+            tasks.spawn(
+                async move {
+                    crate::kube::statefulsets::run(client, copts, controller_stop).await;
+                    Ok(())
+                }
+                .instrument(tracing::info_span!("statefulset-controller")),
+            );
+        }
         tasks.spawn(
             async move { crate::kube::run(opts, client, cache, source_stop).await.map_err(RunError::from) }
                 .instrument(tracing::info_span!("source", kind = "kube")),

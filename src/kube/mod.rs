@@ -15,6 +15,7 @@
 pub mod fast;
 pub mod metrics;
 pub mod slim;
+pub mod statefulsets;
 pub mod writer;
 
 use std::fmt::Debug;
@@ -112,7 +113,7 @@ pub fn streams(opts: &KubeOptions) -> Vec<StreamSpec> {
 /// yields `Ok(Init)` before every list attempt, so against a dead API server it never
 /// backs off.
 #[derive(Debug)]
-struct Backoff {
+pub(crate) struct Backoff {
     next: Duration,
 }
 
@@ -120,19 +121,19 @@ const MIN_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 impl Backoff {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Backoff { next: MIN_BACKOFF }
     }
 
     /// The next delay (jittered to 50–100 %), doubling up to [`MAX_BACKOFF`].
-    fn next_delay(&mut self) -> Duration {
+    pub(crate) fn next_delay(&mut self) -> Duration {
         let d = self.next;
         self.next = (d * 2).min(MAX_BACKOFF);
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |t| t.subsec_nanos());
         d.mul_f64(0.5 + f64::from(nanos % 1000) / 2000.0)
     }
 
-    fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.next = MIN_BACKOFF;
     }
 }
