@@ -111,9 +111,31 @@ step etcd "$HERE" "etcd" etcd \
   -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" \
   go.etcd.io/etcd/server/v3
 # kwok's own version string is a constant in its source (pkg/consts), nothing to stamp.
-step kwok "$HERE/kwok" "kwok" / \
+# One patch, applied to a copy of the module source (the module cache stays untouched): KWOK
+# deletes a terminating pod by name with no UID precondition and often runs that pod-delete
+# stage twice (once per MODIFIED event); when the late duplicate arrives after a StatefulSet
+# controller has recreated the pod under the same name, it kills the replacement (seen in
+# tests/cluster/sts.sh with both controllers). A real kubelet deletes with a UID precondition;
+# the patch makes KWOK do the same. The copy is built as the main module (kwok's own go.mod
+# and go.sum, the versions tests/cluster/kwok/go.mod pins).
+KWOK_PATCH='s/Delete(ctx, pod.Name, deleteOpt)/Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: deleteOpt.GracePeriodSeconds, Preconditions: metav1.NewUIDPreconditions(string(pod.UID))})/'
+kwok_source() { # -> a patched copy of the pinned kwok module (named after version and patch)
+  local version src dir f
+  version="$(mod_version "$HERE/kwok/go.mod" sigs.k8s.io/kwok)"
+  dir="$BIN/../kwok-src-$version-$(echo "$KWOK_PATCH" | sha256sum | cut -c1-12)"
+  f="$dir/pkg/kwok/controllers/pod_controller.go"
+  if ! grep -qs 'NewUIDPreconditions(string(pod.UID))' "$f"; then
+    src="$(cd "$HERE/kwok" && "$GO" mod download -json "sigs.k8s.io/kwok@$version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+    [ -d "$src" ] || die "build: cannot download sigs.k8s.io/kwok@$version"
+    rm -rf "$dir" && cp -r "$src" "$dir" && chmod -R u+w "$dir"
+    sed -i "$KWOK_PATCH" "$f"
+    grep -q 'NewUIDPreconditions(string(pod.UID))' "$f" || die "build: the KWOK delete patch no longer applies to $f"
+  fi
+  echo "$dir"
+}
+step kwok "$(kwok_source)" "kwok" / \
   -ldflags "-s -w" \
-  sigs.k8s.io/kwok/cmd/kwok
+  ./cmd/kwok
 step coredns "$HERE/coredns" "coredns" coredns \
   -tags grpcnotrace -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
   .
