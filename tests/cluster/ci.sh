@@ -3,7 +3,8 @@
 #   bash tests/cluster/ci.sh
 # Installs the Debian tools it needs (openssl, dnsutils, curl) if missing, builds the
 # control-plane binaries or reuses them from ${ORDINAL_CLUSTER_CACHE:-~/.cache/ordinal-cluster},
-# then runs smoke.sh, diff.sh (ordinal vs CoreDNS) and fault.sh (API server/etcd restarts),
+# then runs smoke.sh, diff.sh (ordinal vs CoreDNS), fault.sh (API server/etcd restarts),
+# deploy.sh (deploy/ manifests and RBAC) and sts.sh (StatefulSet controller vs upstream),
 # each of which always tears its cluster down. Prints timings; exits non-zero
 # when anything fails.
 set -euo pipefail
@@ -42,4 +43,7 @@ T4=$(date +%s)
 echo "ci: deploy/ manifests against the API server (dry-run + RBAC in practice)"
 ORDINAL_CLUSTER_SKIP_BUILD=1 "$HERE/deploy.sh"
 T5=$(date +%s)
-echo "ci: cluster harness passed: build-or-reuse $((T1 - T0))s, smoke $((T2 - T1))s, diff $((T3 - T2))s, fault $((T4 - T3))s, deploy $((T5 - T4))s, total $((T5 - T0))s"
+echo "ci: StatefulSet controller: upstream vs ordinal --manage-statefulsets, same tutorial scenarios"
+ORDINAL_CLUSTER_SKIP_BUILD=1 "$HERE/sts.sh"
+T6=$(date +%s)
+echo "ci: cluster harness passed: build-or-reuse $((T1 - T0))s, smoke $((T2 - T1))s, diff $((T3 - T2))s, fault $((T4 - T3))s, deploy $((T5 - T4))s, sts $((T6 - T5))s, total $((T6 - T0))s"
