@@ -244,3 +244,82 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn set(name: &str, uid: &str, app: &str) -> StatefulSet {
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "default", "uid": uid},
+            "spec": {"serviceName": name, "selector": {"matchLabels": {"app": app}},
+                     "template": {"metadata": {"labels": {"app": app}}, "spec": {"containers": []}}}
+        }))
+        .expect("set")
+    }
+
+    fn pod(name: &str, app: &str, owner: Option<(&str, &str)>) -> Pod {
+        let mut v = json!({"metadata": {"name": name, "namespace": "default", "labels": {"app": app}}});
+        if let Some((set, uid)) = owner {
+            v["metadata"]["ownerReferences"] =
+                json!([{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": set, "uid": uid, "controller": true}]);
+        }
+        serde_json::from_value(v).expect("pod")
+    }
+
+    fn lister(sets: Vec<StatefulSet>) -> Lister<StatefulSet> {
+        let mut writer = Writer::<StatefulSet>::default();
+        writer.apply_watcher_event(&watcher::Event::Init);
+        for s in sets {
+            writer.apply_watcher_event(&watcher::Event::InitApply(s));
+        }
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        Lister { stores: vec![(None, writer.as_reader())] }
+    }
+
+    async fn drained(q: &Queue) -> Vec<SetKey> {
+        let mut out = Vec::new();
+        while !q.is_empty() {
+            let k = q.get().await.expect("key");
+            q.done(&k);
+            out.push(k);
+        }
+        out.sort();
+        out
+    }
+
+    fn key(name: &str) -> SetKey {
+        ("default".into(), name.into())
+    }
+
+    #[tokio::test]
+    async fn owned_pods_queue_their_set_and_orphans_every_matching_set() {
+        let sets = lister(vec![set("web", "u1", "nginx"), set("web2", "u2", "nginx"), set("db", "u3", "mysql")]);
+        let q = Queue::default();
+        on_pod(&q, &sets, None, Some(&pod("web-0", "nginx", Some(("web", "u1")))));
+        assert_eq!(drained(&q).await, vec![key("web")]);
+        // An owner reference to a replaced set (other UID) queues nothing.
+        on_pod(&q, &sets, None, Some(&pod("web-0", "nginx", Some(("web", "old")))));
+        assert!(drained(&q).await.is_empty());
+        // An orphan may be adopted by every set whose selector matches it.
+        on_pod(&q, &sets, None, Some(&pod("stray", "nginx", None)));
+        assert_eq!(drained(&q).await, vec![key("web"), key("web2")]);
+        // A deleted orphan concerns nobody; a deleted owned pod queues its set.
+        on_pod(&q, &sets, Some(&pod("stray", "nginx", None)), None);
+        assert!(drained(&q).await.is_empty());
+        on_pod(&q, &sets, Some(&pod("db-0", "mysql", Some(("db", "u3")))), None);
+        assert_eq!(drained(&q).await, vec![key("db")]);
+    }
+
+    #[tokio::test]
+    async fn namespaced_scopes_only_see_their_namespace() {
+        let mut writer = Writer::<Pod>::default();
+        writer.apply_watcher_event(&watcher::Event::Apply(pod("web-0", "nginx", None)));
+        let pods = Lister { stores: vec![(Some("default".to_string()), writer.as_reader())] };
+        assert_eq!(pods.in_namespace("default").len(), 1);
+        assert!(pods.in_namespace("other").is_empty());
+        assert!(pods.get("other", "web-0").is_none());
+        assert!(pods.get("default", "web-0").is_some());
+    }
+}
