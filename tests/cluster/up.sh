@@ -238,7 +238,7 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$PORT_API" \
   --tls-cert-file="$P/apiserver.crt" --tls-private-key-file="$P/apiserver.key" \
   --client-ca-file="$P/ca.crt" \
-  --service-cluster-ip-range=10.96.0.0/16 \
+  --service-cluster-ip-range=10.96.0.0/16,fd00:10:96::/112 \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$P/sa.pub" --service-account-signing-key-file="$P/sa.key" \
   --token-auth-file="$P/tokens.csv" --authorization-mode=RBAC \
