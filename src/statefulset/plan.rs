@@ -275,11 +275,13 @@ impl Plan {
     /// On a failed write the matching failure events ([`Action::failure_events`]) are passed to
     /// `apply` too. Returns the failures (empty = the sync succeeded as far as writes go; see
     /// also [`Plan::errors`]). For drivers whose writes are synchronous (the embedded store).
-    pub fn execute<F>(&self, mut apply: F) -> Vec<ExecError>
+    pub fn execute<F>(&self, apply: F) -> Vec<ExecError>
     where
         F: FnMut(&Action) -> Result<(), ExecError>,
     {
-        let run = std::pin::pin!(self.execute_async(|a: Action| std::future::ready(apply(&a))));
+        // Each call borrows `apply` only while it runs: the futures are ready when returned.
+        let apply = std::cell::RefCell::new(apply);
+        let run = std::pin::pin!(self.execute_async(|a: Action| std::future::ready((apply.borrow_mut())(&a))));
         // The closure never suspends, so the future completes on its first poll.
         match run.poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
             std::task::Poll::Ready(errors) => errors,
@@ -287,20 +289,19 @@ impl Plan {
         }
     }
 
-    /// [`Plan::execute`] for drivers whose writes are API calls (cluster mode). Writes run one
-    /// at a time in plan order; upstream runs the groups of a batch in goroutines, which changes
-    /// only timing, not which writes happen or how failures stop later batches. Each write gets
-    /// its own copy of the action, so the returned futures borrow nothing from the plan (an
-    /// `AsyncFnMut(&Action)` bound would make the caller's future not `Send`).
-    pub async fn execute_async<F, W>(&self, mut apply: F) -> Vec<ExecError>
+    /// [`Plan::execute`] for drivers whose writes are API calls (cluster mode). The groups of a
+    /// batch run concurrently, as upstream's `slowStartBatch` goroutines do; writes within a
+    /// group run in order. Each write gets its own copy of the action, so the returned futures
+    /// borrow nothing from the plan (an `AsyncFnMut(&Action)` bound would make the caller's
+    /// future not `Send`).
+    pub async fn execute_async<F, W>(&self, apply: F) -> Vec<ExecError>
     where
-        F: FnMut(Action) -> W,
+        F: Fn(Action) -> W,
         W: Future<Output = Result<(), ExecError>>,
     {
         let mut errors = Vec::new();
         let mut failed: Option<Phase> = None;
-        let rolling = |a: &Action| matches!(a, Action::DeletePod { rolling_update: true, .. });
-        let planned_rolling = self.actions().filter(|a| rolling(a)).count() as i32;
+        let planned_rolling = self.actions().filter(|a| is_rolling_delete(a)).count() as i32;
         let mut done_rolling = 0;
         for batch in &self.batches {
             match failed {
@@ -308,39 +309,16 @@ impl Plan {
                 Some(_) if batch.phase != Phase::Finally => continue,
                 _ => {}
             }
+            // Upstream decrements currentReplicas only per successful rolling delete; the status
+            // write runs in the Finally phase, after every Pods batch.
+            let missed_rolling = planned_rolling - done_rolling;
+            let groups = batch.groups.iter().map(|g| self.run_group(g, &apply, missed_rolling));
             let mut batch_failed = false;
-            for group in &batch.groups {
-                for action in group {
-                    let adjusted;
-                    let action = match action {
-                        // Upstream decrements currentReplicas only per successful rolling delete.
-                        Action::UpdateStatus(st) if done_rolling < planned_rolling => {
-                            let mut st = st.clone();
-                            st.current_replicas =
-                                Some(st.current_replicas.unwrap_or(0) + planned_rolling - done_rolling);
-                            adjusted = Action::UpdateStatus(st);
-                            &adjusted
-                        }
-                        a => a,
-                    };
-                    match apply(action.clone()).await {
-                        Ok(()) if rolling(action) => done_rolling += 1,
-                        Ok(()) => {}
-                        Err(_) if matches!(action, Action::Event { .. }) => {}
-                        Err(e) if e.kind == ErrorKind::NotFound && action.tolerates_not_found() => {
-                            if rolling(action) {
-                                done_rolling += 1;
-                            }
-                        }
-                        Err(e) => {
-                            for ev in action.failure_events(&self.set_name, &e) {
-                                let _ = apply(ev).await;
-                            }
-                            errors.push(e);
-                            batch_failed = true;
-                            break;
-                        }
-                    }
+            for (done, error) in futures::future::join_all(groups).await {
+                done_rolling += done;
+                if let Some(e) = error {
+                    errors.push(e);
+                    batch_failed = true;
                 }
             }
             if batch_failed && batch.phase != Phase::Finally {
@@ -349,6 +327,45 @@ impl Plan {
         }
         errors
     }
+
+    /// One group: its writes in order, stopping at the first failure (after recording that
+    /// write's failure events). Returns the rolling-update deletions that happened and the
+    /// failure. `missed_rolling`: rolling deletions planned but not (yet) done, re-added to a
+    /// status write's `currentReplicas`.
+    async fn run_group<F, W>(&self, group: &[Action], apply: &F, missed_rolling: i32) -> (i32, Option<ExecError>)
+    where
+        F: Fn(Action) -> W,
+        W: Future<Output = Result<(), ExecError>>,
+    {
+        let mut done = 0;
+        for action in group {
+            let action = match action {
+                Action::UpdateStatus(st) if missed_rolling > 0 => {
+                    let mut st = st.clone();
+                    st.current_replicas = Some(st.current_replicas.unwrap_or(0) + missed_rolling);
+                    Action::UpdateStatus(st)
+                }
+                a => a.clone(),
+            };
+            let rolling = is_rolling_delete(&action);
+            match apply(action.clone()).await {
+                Ok(()) => done += i32::from(rolling),
+                Err(_) if matches!(action, Action::Event { .. }) => {}
+                Err(e) if e.kind == ErrorKind::NotFound && action.tolerates_not_found() => done += i32::from(rolling),
+                Err(e) => {
+                    for ev in action.failure_events(&self.set_name, &e) {
+                        let _ = apply(ev).await;
+                    }
+                    return (done, Some(e));
+                }
+            }
+        }
+        (done, None)
+    }
+}
+
+fn is_rolling_delete(a: &Action) -> bool {
+    matches!(a, Action::DeletePod { rolling_update: true, .. })
 }
 
 // ---------------------------------------------------------------------------------------------
