@@ -64,6 +64,7 @@ async fn metrics(State(s): State<AdminState>) -> impl IntoResponse {
     );
     let _ = writeln!(out, "ordinal_zone_serial {}", s.zone.serial.load(Relaxed));
     crate::kube::metrics::METRICS.render(&mut out);
+    crate::kube::statefulsets::metrics::METRICS.render(&mut out);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
 }
 

@@ -93,6 +93,11 @@ failover() {
     *) die "sts: failover: unexpected lease holder '$holder'" ;;
   esac
   grep -q "acquired the lease" "$DIR/logs/$other.log" && die "sts: both replicas claimed the lease"
+  leader_metric() { curl -fsS --max-time 2 "http://127.0.0.1:$1/metrics" | awk '$1=="ordinal_statefulset_leader" {print $2}'; }
+  local ma mb
+  ma="$(leader_metric "$ORDINAL_ADMIN_PORT")" mb="$(leader_metric "$SPARE_ADMIN")"
+  [ "$ma$mb" = "$([ "$holder" = ordinal-a ] && echo 10 || echo 01)" ] ||
+    die "sts: ordinal_statefulset_leader is a=$ma b=$mb with $holder holding the lease"
   pid="$(awk -v n="$holder" '$1==n {print $2}' "$DIR/pids")"
   kill -KILL "$pid"
   t0=$(date +%s)

@@ -21,11 +21,13 @@
 //! ControllerRevision name collision (same name, different data) fails the sync instead of
 //! bumping `status.collisionCount` (FNV-32 collisions on one set's templates; never seen here).
 
+pub mod metrics;
 pub mod observe;
 pub mod queue;
 pub mod write;
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use kube::Client;
@@ -94,6 +96,7 @@ const LEASE_RETRY: Duration = Duration::from_secs(2);
 /// Runs leader election until `shutdown`, and the controller whenever this replica leads.
 /// Never fails: API errors are logged and retried, so DNS keeps serving.
 pub async fn run(client: Client, opts: ControllerOptions, shutdown: impl std::future::Future<Output = ()>) {
+    metrics::METRICS.enable();
     tokio::pin!(shutdown);
     loop {
         let built = LeaseManagerBuilder::new(client.clone(), &opts.lease_name)
@@ -150,12 +153,14 @@ async fn lead(
         tracing::info!(identity = %opts.identity, lease = %opts.lease_name, "acquired the lease: managing StatefulSets");
         let controller = tokio::spawn(Controller::new(client.clone(), opts.clone()).run());
         let abort = controller.abort_handle();
+        metrics::METRICS.leader.store(true, std::sync::atomic::Ordering::Relaxed);
         let outcome = tokio::select! {
             _ = shutdown.as_mut() => Some(true),
             r = leading.wait_for(|l| !*l) => r.is_err().then_some(false),
         };
         abort.abort();
         let _ = controller.await;
+        metrics::METRICS.leader.store(false, std::sync::atomic::Ordering::Relaxed);
         match outcome {
             Some(stop) => return stop,
             None => tracing::warn!(identity = %opts.identity, "lost the lease: stopped managing StatefulSets"),
@@ -196,8 +201,10 @@ impl Controller {
             let (this, listers, queue) = (Arc::clone(&this), Arc::clone(&listers), queue.clone());
             workers.spawn(async move {
                 while let Some(key) = queue.get().await {
+                    metrics::METRICS.queue_depth.store(queue.len() as u64, Relaxed);
                     this.sync(&listers, &queue, &key).await;
                     queue.done(&key);
+                    metrics::METRICS.queue_depth.store(queue.len() as u64, Relaxed);
                 }
             });
         }
@@ -217,7 +224,12 @@ impl Controller {
         let plan = statefulset::plan(&set, &pods, &pvcs, &revisions, now, &self.opts.planner);
         let writes = Writes::new(&self.client, ns, self.events.clone());
         let (writes, set_ref) = (&writes, &set);
-        let failures = plan.execute_async(|a| async move { writes.apply(set_ref, &a).await }).await;
+        let failures = plan
+            .execute_async(|a| async move {
+                metrics::METRICS.writes.fetch_add(1, Relaxed);
+                writes.apply(set_ref, &a).await
+            })
+            .await;
         let actions: Vec<String> = plan.summaries();
         if !actions.is_empty() {
             tracing::info!(namespace = %ns, set = %name, ?actions, failed = failures.len(), "StatefulSet synced");
@@ -228,7 +240,9 @@ impl Controller {
         for e in &failures {
             tracing::info!(namespace = %ns, set = %name, error = %e, "StatefulSet write failed; requeued with backoff");
         }
-        if failures.is_empty() && plan.errors.is_empty() {
+        let ok = failures.is_empty() && plan.errors.is_empty();
+        (if ok { &metrics::METRICS.syncs_ok } else { &metrics::METRICS.syncs_err }).fetch_add(1, Relaxed);
+        if ok {
             queue.forget(key);
             if let Some(d) = plan.requeue_after {
                 queue.add_after(key.clone(), d);
