@@ -256,6 +256,13 @@ impl Cache {
         Ok(())
     }
 
+    /// Adds or replaces the endpoints of EndpointSlice `key`, already in slim form (the
+    /// cluster source's fast path keeps its slices that way). Takes effect at the next
+    /// [`Cache::flush`].
+    pub fn upsert_endpoint_set(&mut self, key: ObjectKey, set: EndpointSet) {
+        self.put_slice(key, set);
+    }
+
     fn put_slice(&mut self, key: ObjectKey, set: EndpointSet) {
         if self.slices.get(&key) == Some(&set) {
             return;

@@ -303,6 +303,7 @@ pub async fn run(
                     break; // every watcher ended: only at shutdown
                 }
                 let mut dirty = false;
+                let mut listed = false;
                 for (id, change) in batch.drain(..) {
                     let applied = writer.apply(id, change);
                     dirty |= applied.dirty;
@@ -314,9 +315,13 @@ pub async fn run(
                     if applied.relisted {
                         tracing::info!(stream = id, "relist applied");
                     }
+                    listed |= applied.synced_now || applied.relisted;
                 }
                 if dirty {
                     writer.cache().flush();
+                }
+                if listed {
+                    crate::run::release_memory();
                 }
             }
         }
