@@ -294,7 +294,7 @@ fn pod_address(name: &[u8], apex: &[u8], zone: &Zone) -> Option<IpAddr> {
     let ip = parse_dashed_ip(ip_label)?;
     // As CoreDNS: only in a namespace that exists (`<ns>.pod.<zone>` is published per namespace).
     let parent = name.get(1 + usize::from(*name.first()?)..)?;
-    if zone.get(parent).is_none() {
+    if !zone.contains(parent) {
         return None;
     }
     if zone.config.pods == PodsMode::Verified {
