@@ -24,6 +24,7 @@ use arc_swap::ArcSwap;
 use dashmap::DashMap;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Pod as K8sPod, Service as K8sService};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use smallvec::SmallVec;
 
 use crate::cluster::{ConvertError, EndpointSet, ObjectKey, Pod, Service, ServiceKind};
 use entry::NameEntry;
@@ -109,7 +110,7 @@ pub struct Counts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct CachedPod {
     /// `status.podIPs`.
-    ips: smallvec::SmallVec<[IpAddr; 1]>,
+    ips: SmallVec<[IpAddr; 1]>,
     /// Phase is Running, Pending or Unknown.
     active: bool,
     /// `metadata.deletionTimestamp` is set.
@@ -170,7 +171,8 @@ pub struct Cache {
     /// Endpoint sets from EndpointSlices, by slice key.
     slices: HashMap<ObjectKey, EndpointSet>,
     /// Slice keys per service key (a service's slices are merged).
-    slices_of: HashMap<ObjectKey, BTreeSet<ObjectKey>>,
+    /// (Sorted; nearly always one, held inline: a one-key `BTreeSet` was a 540-byte node.)
+    slices_of: HashMap<ObjectKey, SmallVec<[ObjectKey; 1]>>,
     /// Endpoint sets from legacy Endpoints, by service key (used when a service has no slices).
     legacy: HashMap<ObjectKey, EndpointSet>,
     /// Pods by namespace and name (`pods verified`, counts, namespace existence):
@@ -338,14 +340,17 @@ impl Cache {
                 self.detach_slice(&old_service, &key);
             }
         }
-        self.slices_of.entry(set.service.clone()).or_default().insert(key.clone());
+        let keys = self.slices_of.entry(set.service.clone()).or_default();
+        if let Err(i) = keys.binary_search(&key) {
+            keys.insert(i, key.clone());
+        }
         self.dirty.insert(set.service.clone());
         self.slices.insert(key, set);
     }
 
     fn detach_slice(&mut self, service: &ObjectKey, slice: &ObjectKey) {
         if let Some(keys) = self.slices_of.get_mut(service) {
-            keys.remove(slice);
+            keys.retain(|k| k != slice);
             if keys.is_empty() {
                 self.slices_of.remove(service);
             }

@@ -170,8 +170,6 @@ pub(crate) struct PodState {
     labels: Labels,
     /// `status.podIPs` (or `status.podIP`), parsed.
     ips: SmallVec<[IpAddr; 1]>,
-    /// The first address that does not parse, kept so the cache rejects the pod as before.
-    bad_ip: Option<Box<str>>,
     /// The Ready condition is True.
     ready: bool,
     /// `metadata.deletionTimestamp` is set.
@@ -182,9 +180,21 @@ pub(crate) struct PodState {
     hostname: Option<Box<str>>,
     /// `spec.subdomain`.
     subdomain: Option<Box<str>>,
-    /// Named container ports (for named targetPorts): (name, port, protocol).
-    ports: Box<[(Box<str>, i32, Option<Box<str>>)]>,
+    /// What few pods have, boxed to keep the common entry small.
+    extra: Option<Box<PodExtra>>,
 }
+
+/// The rare parts of a [`PodState`].
+#[derive(Debug, Clone, Default)]
+struct PodExtra {
+    /// The first address that does not parse, kept so the cache rejects the pod as before.
+    bad_ip: Option<Box<str>>,
+    /// Named container ports (for named targetPorts).
+    ports: Box<[NamedPort]>,
+}
+
+/// A named container port: (name, number, protocol).
+type NamedPort = (Box<str>, i32, Option<Box<str>>);
 
 impl PodState {
     /// The compact form of a (slimmed) pod.
@@ -200,32 +210,31 @@ impl PodState {
                 }
             }
         }
+        let ports: Box<[_]> = spec
+            .into_iter()
+            .flat_map(|s| s.containers.iter())
+            .flat_map(|c| c.ports.iter().flatten())
+            .filter_map(|p| Some((p.name.as_deref()?.into(), p.container_port, p.protocol.as_deref().map(Box::from))))
+            .collect();
         PodState {
             labels: Labels::new(pod.metadata.labels.as_ref()),
             ips,
-            bad_ip,
             ready: is_pod_ready(pod),
             terminating: pod.metadata.deletion_timestamp.is_some(),
             gone: terminal(pod),
             hostname: spec.and_then(|s| s.hostname.as_deref()).map(Box::from),
             subdomain: spec.and_then(|s| s.subdomain.as_deref()).map(Box::from),
-            ports: spec
-                .into_iter()
-                .flat_map(|s| s.containers.iter())
-                .flat_map(|c| c.ports.iter().flatten())
-                .filter_map(|p| {
-                    Some((p.name.as_deref()?.into(), p.container_port, p.protocol.as_deref().map(Box::from)))
-                })
-                .collect(),
+            extra: (bad_ip.is_some() || !ports.is_empty()).then(|| Box::new(PodExtra { bad_ip, ports })),
         }
     }
 
     /// Back to a `Pod` with everything DNS and the EndpointSlice rules read.
     pub(crate) fn to_pod(&self, key: &ObjectKey) -> Pod {
         use k8s_openapi::api::core::v1::{Container, ContainerPort, PodCondition, PodIP, PodSpec, PodStatus};
-        let ports: Vec<ContainerPort> = self
-            .ports
-            .iter()
+        let extra = self.extra.as_deref();
+        let ports: Vec<ContainerPort> = extra
+            .into_iter()
+            .flat_map(|e| e.ports.iter())
             .map(|(n, p, proto)| ContainerPort {
                 name: Some(n.to_string()),
                 container_port: *p,
@@ -234,7 +243,7 @@ impl PodState {
             })
             .collect();
         let mut ips: Vec<String> = self.ips.iter().map(IpAddr::to_string).collect();
-        ips.extend(self.bad_ip.as_deref().map(str::to_string));
+        ips.extend(extra.and_then(|e| e.bad_ip.as_deref()).map(str::to_string));
         Pod {
             metadata: ObjectMeta {
                 name: Some(key.name.clone()),
