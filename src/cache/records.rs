@@ -136,7 +136,7 @@ impl EntryBuilder {
             .filter(|(_, (answers, _, _))| !answers.is_empty())
             .map(|(rtype, (answers, additionals, _))| Prebuilt::encode(&self.owner, rtype, &answers, &additionals))
             .collect();
-        (self.owner, NameEntry { rrsets: rrsets.into(), cname_target: self.cname_target })
+        (self.owner, NameEntry::new(&rrsets, self.cname_target.as_deref()))
     }
 }
 
