@@ -34,7 +34,7 @@ pub fn zone_files(zone: &Zone) -> Vec<ZoneFile> {
         let Some(zi) = origins.iter().position(|o| fqdn(o).is_some_and(|f| strip_zone(key, &f).is_some())) else {
             continue;
         };
-        for rrset in entry.rrsets.iter() {
+        for rrset in entry.rrsets() {
             let Ok(msg) = rrset.records(key) else { continue };
             let sort_key = canonical_key(key);
             per_zone[zi]

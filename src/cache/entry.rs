@@ -49,6 +49,32 @@ impl Prebuilt {
         }
     }
 
+    /// Decodes this body back into records (see [`Rrset::records`]).
+    pub fn records(&self, qname_wire: &[u8]) -> Result<Message, DecodeError> {
+        self.as_rrset().records(qname_wire)
+    }
+
+    /// The borrowed view [`NameEntry`] hands out.
+    pub fn as_rrset(&self) -> Rrset<'_> {
+        Rrset { rtype: self.rtype, counts: self.counts, body: &self.body, additional_at: self.additional_at }
+    }
+}
+
+/// One prebuilt RRset response as a [`NameEntry`] holds it, borrowed from the
+/// entry's packed buffer. Same fields as [`Prebuilt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rrset<'a> {
+    /// Record type this answers (the query type it matches).
+    pub rtype: u16,
+    /// Answer, authority and additional record counts for the header.
+    pub counts: [u16; 3],
+    /// The encoded sections following the question.
+    pub body: &'a [u8],
+    /// Where the additional section starts in `body`.
+    pub additional_at: u32,
+}
+
+impl Rrset<'_> {
     /// Decodes this body back into records, for the slow paths (CNAME chasing,
     /// zone export) and tests. `qname_wire` is the name the body was built for.
     pub fn records(&self, qname_wire: &[u8]) -> Result<Message, DecodeError> {
@@ -60,28 +86,104 @@ impl Prebuilt {
         bytes.extend_from_slice(qname_wire);
         bytes.extend_from_slice(&self.rtype.to_be_bytes());
         bytes.extend_from_slice(&[0, 1]);
-        bytes.extend_from_slice(&self.body);
+        bytes.extend_from_slice(self.body);
         Message::from_vec(&bytes)
     }
 }
 
 /// Everything a name owns. A name present in the map *exists* (RFC 8020): a type
 /// it has no RRset for answers NODATA, never NXDOMAIN.
+///
+/// One allocation per name (a zone has one entry per pod, service, port and
+/// address): `[n, flags]`, then `n` descriptors of 16 bytes (type, the three
+/// counts, body length, additional offset; little-endian), then the `n` bodies, then
+/// the CNAME target if `flags & 1`. A boxed slice of [`Prebuilt`]s plus one box per
+/// body cost ~50 bytes more per name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NameEntry {
-    /// One prebuilt answer per record type held, sorted by type.
-    pub rrsets: Box<[Prebuilt]>,
-    /// For an ExternalName service: the CNAME target in lowercased wire form. Any
-    /// query type other than CNAME answers the CNAME plus, when the target lies in
-    /// the zone, the target's records (spec §2.5).
-    pub cname_target: Option<Box<[u8]>>,
+    /// The packed RRsets and CNAME target, as described above; empty for a name
+    /// that exists without records (an empty non-terminal).
+    packed: Box<[u8]>,
+}
+
+/// Bytes of one RRset descriptor in [`NameEntry`]'s buffer.
+const DESCRIPTOR: usize = 16;
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 impl NameEntry {
+    /// Packs one prebuilt answer per record type (sorted by type, at most 255) and,
+    /// for an ExternalName service, the CNAME target in lowercased wire form.
+    pub fn new(rrsets: &[Prebuilt], cname_target: Option<&[u8]>) -> NameEntry {
+        if rrsets.is_empty() && cname_target.is_none() {
+            return NameEntry::default();
+        }
+        let n = rrsets.len().min(255);
+        let bodies: usize = rrsets[..n].iter().map(|p| p.body.len()).sum();
+        let mut b = Vec::with_capacity(2 + n * DESCRIPTOR + bodies + cname_target.map_or(0, <[u8]>::len));
+        b.extend_from_slice(&[n as u8, u8::from(cname_target.is_some())]);
+        for p in &rrsets[..n] {
+            b.extend_from_slice(&p.rtype.to_le_bytes());
+            for c in p.counts {
+                b.extend_from_slice(&c.to_le_bytes());
+            }
+            b.extend_from_slice(&(p.body.len() as u32).to_le_bytes());
+            b.extend_from_slice(&p.additional_at.to_le_bytes());
+        }
+        for p in &rrsets[..n] {
+            b.extend_from_slice(&p.body);
+        }
+        b.extend_from_slice(cname_target.unwrap_or_default());
+        NameEntry { packed: b.into_boxed_slice() }
+    }
+
+    fn count(&self) -> usize {
+        self.packed.first().map_or(0, |&n| usize::from(n))
+    }
+
+    /// Every RRset, sorted by type.
+    #[inline]
+    pub fn rrsets(&self) -> impl Iterator<Item = Rrset<'_>> {
+        let p = &self.packed[..];
+        let n = self.count();
+        let mut off = 2 + n * DESCRIPTOR;
+        (0..n).map(move |i| {
+            let d = 2 + i * DESCRIPTOR;
+            let len = u32_at(p, d + 8) as usize;
+            let body = &p[off..off + len];
+            off += len;
+            Rrset {
+                rtype: u16_at(p, d),
+                counts: [u16_at(p, d + 2), u16_at(p, d + 4), u16_at(p, d + 6)],
+                body,
+                additional_at: u32_at(p, d + 12),
+            }
+        })
+    }
+
     /// The prebuilt answer for `rtype`, if this name holds that type.
     #[inline]
-    pub fn rrset(&self, rtype: u16) -> Option<&Prebuilt> {
-        self.rrsets.iter().find(|r| r.rtype == rtype)
+    pub fn rrset(&self, rtype: u16) -> Option<Rrset<'_>> {
+        self.rrsets().find(|r| r.rtype == rtype)
+    }
+
+    /// For an ExternalName service: the CNAME target in lowercased wire form. Any
+    /// query type other than CNAME answers the CNAME plus, when the target lies in
+    /// the zone, the target's records (spec §2.5).
+    #[inline]
+    pub fn cname_target(&self) -> Option<&[u8]> {
+        if self.packed.get(1).is_none_or(|f| f & 1 == 0) {
+            return None;
+        }
+        let n = self.count();
+        let bodies: usize = (0..n).map(|i| u32_at(&self.packed, 2 + i * DESCRIPTOR + 8) as usize).sum();
+        self.packed.get(2 + n * DESCRIPTOR + bodies..)
     }
 }
 
@@ -111,6 +213,26 @@ mod tests {
         assert_eq!(msg.additionals[0].to_string(), "db-0.db.prod.svc.cluster.local. 5 IN A 10.1.0.10");
         let cut = Prebuilt { counts: [1, 0, 0], body: p.body[..p.additional_at as usize].into(), ..p.clone() };
         assert_eq!(cut.records(&q).unwrap().answers.len(), 1);
+    }
+
+    #[test]
+    fn entries_pack_and_unpack() {
+        let q = to_wire("ext.prod.svc.cluster.local").unwrap();
+        let t: Box<[u8]> = to_wire("www.example.com").unwrap().into();
+        let a = Rr { owner: q.clone().into(), ttl: 5, data: Rdata::A("10.96.0.20".parse().unwrap()) };
+        let cname = Rr { owner: q.clone().into(), ttl: 5, data: Rdata::Cname(t.clone()) };
+        let sets = [Prebuilt::encode(&q, 1, &[a], &[]), Prebuilt::encode(&q, 5, &[cname], &[])];
+        let e = NameEntry::new(&sets, Some(&t));
+        let got: Vec<Rrset<'_>> = e.rrsets().collect();
+        assert_eq!(got, vec![sets[0].as_rrset(), sets[1].as_rrset()]);
+        assert_eq!(e.rrset(5), Some(sets[1].as_rrset()));
+        assert_eq!(e.rrset(28), None);
+        assert_eq!(e.cname_target(), Some(&t[..]));
+        let plain = NameEntry::new(&sets[..1], None);
+        assert_eq!((plain.rrsets().count(), plain.cname_target()), (1, None));
+        let empty = NameEntry::new(&[], None);
+        assert_eq!((empty.rrsets().count(), empty.cname_target()), (0, None));
+        assert_eq!(empty, NameEntry::default());
     }
 
     #[test]

@@ -24,6 +24,7 @@ use arc_swap::ArcSwap;
 use dashmap::DashMap;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Pod as K8sPod, Service as K8sService};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use smallvec::SmallVec;
 
 use crate::cluster::{ConvertError, EndpointSet, ObjectKey, Pod, Service, ServiceKind};
 use entry::NameEntry;
@@ -104,11 +105,61 @@ pub struct Counts {
     pub names: usize,
 }
 
+/// What the cache keeps of a pod: what `pods verified` indexes (readiness is the
+/// endpoints' business). The pod's key is the map's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CachedPod {
+    /// `status.podIPs`.
+    ips: SmallVec<[IpAddr; 1]>,
+    /// Phase is Running, Pending or Unknown.
+    active: bool,
+    /// `metadata.deletionTimestamp` is set.
+    terminating: bool,
+}
+
+impl From<&Pod> for CachedPod {
+    fn from(p: &Pod) -> Self {
+        CachedPod { ips: p.ips.iter().copied().collect(), active: p.active, terminating: p.terminating }
+    }
+}
+
 /// What one service last published, so the next rebuild can retract it.
 #[derive(Debug, Default)]
 struct Published {
-    names: Vec<Box<[u8]>>,
-    ptrs: Vec<Box<[u8]>>,
+    /// Forward names it owns.
+    names: NameList,
+    /// Reverse names it contributes to.
+    ptrs: NameList,
+}
+
+/// Wire names packed back to back in one allocation (each ends with its root label,
+/// none is compressed): a `Vec<Box<[u8]>>` spent a pointer and an allocation per name.
+#[derive(Debug, Default)]
+struct NameList(Box<[u8]>);
+
+impl NameList {
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let mut rest = &self.0[..];
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let mut i = 0;
+            while let Some(&len) = rest.get(i) {
+                i += 1 + usize::from(len);
+                if len == 0 {
+                    break;
+                }
+            }
+            let (name, tail) = rest.split_at(i.min(rest.len()));
+            rest = tail;
+            Some(name)
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// The single-writer cache. See the module docs.
@@ -120,11 +171,15 @@ pub struct Cache {
     /// Endpoint sets from EndpointSlices, by slice key.
     slices: HashMap<ObjectKey, EndpointSet>,
     /// Slice keys per service key (a service's slices are merged).
-    slices_of: HashMap<ObjectKey, BTreeSet<ObjectKey>>,
+    /// (Sorted; nearly always one, held inline: a one-key `BTreeSet` was a 540-byte node.)
+    slices_of: HashMap<ObjectKey, SmallVec<[ObjectKey; 1]>>,
     /// Endpoint sets from legacy Endpoints, by service key (used when a service has no slices).
     legacy: HashMap<ObjectKey, EndpointSet>,
-    /// Pods by key (`pods verified`).
-    pods: HashMap<ObjectKey, Pod>,
+    /// Pods by namespace and name (`pods verified`, counts, namespace existence):
+    /// compact, the key stored once.
+    pods: HashMap<Box<str>, HashMap<Box<str>, CachedPod>>,
+    /// Number of pods in `pods`.
+    pod_count: usize,
     /// Namespaces declared by Namespace objects.
     namespaces: BTreeSet<String>,
     /// Live pods per (namespace, IP), so `pods verified` drops an address only when
@@ -168,6 +223,7 @@ impl Cache {
             slices_of: HashMap::new(),
             legacy: HashMap::new(),
             pods: HashMap::new(),
+            pod_count: 0,
             namespaces: BTreeSet::new(),
             pod_ip_refs: HashMap::new(),
             ns_refs: HashMap::new(),
@@ -242,18 +298,36 @@ impl Cache {
             }
             Object::Pod(pod) => {
                 let p = Pod::from_k8s(pod)?;
-                if self.pods.get(&p.key) == Some(&p) {
+                let new = CachedPod::from(&p);
+                let (ns, name) = (p.key.namespace.as_str(), p.key.name.as_str());
+                if self.pods.get(ns).and_then(|m| m.get(name)) == Some(&new) {
                     return Ok(());
                 }
-                if let Some(old) = self.pods.insert(p.key.clone(), p.clone()) {
-                    self.unindex_pod(&old);
-                } else {
-                    self.ns_ref(&p.key.namespace, 1);
+                let old = match self.pods.get_mut(ns) {
+                    Some(m) => m.insert(name.into(), new.clone()),
+                    None => {
+                        self.pods.insert(ns.into(), HashMap::from([(name.into(), new.clone())]));
+                        None
+                    }
+                };
+                match old {
+                    Some(old) => self.unindex_pod(ns, &old),
+                    None => {
+                        self.pod_count += 1;
+                        self.ns_ref(ns, 1);
+                    }
                 }
-                self.index_pod(&p);
+                self.index_pod(ns, &new);
             }
         }
         Ok(())
+    }
+
+    /// Adds or replaces the endpoints of EndpointSlice `key`, already in slim form (the
+    /// cluster source's fast path keeps its slices that way). Takes effect at the next
+    /// [`Cache::flush`].
+    pub fn upsert_endpoint_set(&mut self, key: ObjectKey, set: EndpointSet) {
+        self.put_slice(key, set);
     }
 
     fn put_slice(&mut self, key: ObjectKey, set: EndpointSet) {
@@ -266,14 +340,17 @@ impl Cache {
                 self.detach_slice(&old_service, &key);
             }
         }
-        self.slices_of.entry(set.service.clone()).or_default().insert(key.clone());
+        let keys = self.slices_of.entry(set.service.clone()).or_default();
+        if let Err(i) = keys.binary_search(&key) {
+            keys.insert(i, key.clone());
+        }
         self.dirty.insert(set.service.clone());
         self.slices.insert(key, set);
     }
 
     fn detach_slice(&mut self, service: &ObjectKey, slice: &ObjectKey) {
         if let Some(keys) = self.slices_of.get_mut(service) {
-            keys.remove(slice);
+            keys.retain(|k| k != slice);
             if keys.is_empty() {
                 self.slices_of.remove(service);
             }
@@ -306,9 +383,15 @@ impl Cache {
                 }
             }
             Kind::Pod => {
-                if let Some(old) = self.pods.remove(key) {
-                    self.unindex_pod(&old);
-                    self.ns_ref(&key.namespace, -1);
+                let ns = key.namespace.as_str();
+                let Some(pods) = self.pods.get_mut(ns) else { return };
+                if let Some(old) = pods.remove(key.name.as_str()) {
+                    if pods.is_empty() {
+                        self.pods.remove(ns);
+                    }
+                    self.pod_count -= 1;
+                    self.unindex_pod(ns, &old);
+                    self.ns_ref(ns, -1);
                 }
             }
         }
@@ -362,7 +445,11 @@ impl Cache {
             Kind::Service => self.services.keys().cloned().collect(),
             Kind::EndpointSlice => self.slices.keys().cloned().collect(),
             Kind::Endpoints => self.legacy.keys().cloned().collect(),
-            Kind::Pod => self.pods.keys().cloned().collect(),
+            Kind::Pod => self
+                .pods
+                .iter()
+                .flat_map(|(ns, m)| m.keys().map(|n| ObjectKey { namespace: ns.to_string(), name: n.to_string() }))
+                .collect(),
         }
     }
 
@@ -381,32 +468,31 @@ impl Cache {
         self.zone.config.pods == PodsMode::Verified
     }
 
-    fn index_pod(&mut self, p: &Pod) {
+    fn index_pod(&mut self, ns: &str, p: &CachedPod) {
         if !p.active || p.terminating || !self.indexes_pod_ips() {
             return;
         }
         for &ip in &p.ips {
-            let refs = self.pod_ip_refs.entry((p.key.namespace.clone(), ip)).or_default();
+            let refs = self.pod_ip_refs.entry((ns.to_string(), ip)).or_default();
             *refs += 1;
             if *refs == 1 {
-                self.zone.pod_ips.entry(ip).or_default().push(p.key.namespace.as_str().into());
+                self.zone.pod_ips.entry(ip).or_default().push(ns.into());
             }
         }
     }
 
-    fn unindex_pod(&mut self, p: &Pod) {
+    fn unindex_pod(&mut self, ns: &str, p: &CachedPod) {
         if !p.active || p.terminating || !self.indexes_pod_ips() {
             return;
         }
         for &ip in &p.ips {
-            let key = (p.key.namespace.clone(), ip);
+            let key = (ns.to_string(), ip);
             let Some(refs) = self.pod_ip_refs.get_mut(&key) else { continue };
             *refs -= 1;
             if *refs > 0 {
                 continue;
             }
             self.pod_ip_refs.remove(&key);
-            let ns = p.key.namespace.as_str();
             self.zone.pod_ips.remove_if_mut(&ip, |_, nss| {
                 nss.retain(|n| &**n != ns);
                 nss.is_empty()
@@ -461,20 +547,20 @@ impl Cache {
         };
         let old = self.published.remove(key).unwrap_or_default();
         let new_names: HashSet<&[u8]> = output.names.iter().map(|(k, _)| &**k).collect();
-        for name in &old.names {
-            if !new_names.contains(&**name) {
-                self.publish(name.clone(), None);
+        for name in old.names.iter() {
+            if !new_names.contains(name) {
+                self.publish(name.into(), None);
             }
         }
-        for rev in &old.ptrs {
+        for rev in old.ptrs.iter() {
             if let Some(parts) = self.ptr_parts.get_mut(rev) {
                 parts.remove(key);
             }
-            self.dirty_ptrs.insert(rev.clone());
+            self.dirty_ptrs.insert(rev.into());
         }
-        let mut published = Published::default();
+        let (mut names, mut ptrs) = (Vec::new(), Vec::new());
         for (name, entry) in output.names {
-            published.names.push(name.clone());
+            names.extend_from_slice(&name);
             self.publish(name, Some(entry));
         }
         for (rev, part) in output.ptrs {
@@ -485,9 +571,10 @@ impl Cache {
                     parts.insert(key.clone(), part);
                 }
             }
-            self.dirty_ptrs.insert(rev.clone());
-            published.ptrs.push(rev);
+            ptrs.extend_from_slice(&rev);
+            self.dirty_ptrs.insert(rev);
         }
+        let published = Published { names: NameList(names.into()), ptrs: NameList(ptrs.into()) };
         if self.is_dns_service(key) {
             self.changed = true; // NS glue follows the DNS service's cluster IPs.
         }
@@ -511,9 +598,9 @@ impl Cache {
     fn publish(&mut self, key: Box<[u8]>, entry: Option<NameEntry>) {
         match entry {
             Some(entry) => {
-                let same = self.zone.names.get(&key).is_some_and(|old| **old == entry);
+                let same = self.zone.names.get(&key).is_some_and(|old| *old == entry);
                 if !same {
-                    self.zone.names.insert(key, Arc::new(entry));
+                    self.zone.names.insert(key, entry);
                     self.changed = true;
                 }
             }
@@ -555,7 +642,7 @@ impl Cache {
         let ns_ips = self.ns_ips();
         let reverse = records::reverse_apex_names(serial, cfg.ttl);
         for (key, entry) in records::apex_names(&cfg.domain, serial, cfg.ttl, &ns_ips).into_iter().chain(reverse) {
-            self.zone.names.insert(key, Arc::new(entry));
+            self.zone.names.insert(key, entry);
         }
     }
 
@@ -566,7 +653,7 @@ impl Cache {
         Counts {
             services: self.services.len(),
             endpoint_sets: self.slices.len() + self.legacy.len(),
-            pods: self.pods.len(),
+            pods: self.pod_count,
             namespaces: all_ns.len(),
             names: self.zone.names.len(),
         }

@@ -8,6 +8,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
+use smallvec::{SmallVec, smallvec};
+
 use super::entry::{NameEntry, Prebuilt};
 use super::wire::{Rdata, Rr, Writer};
 use crate::cluster::{EndpointSet, ObjectKey, Port, Service, ServiceKind};
@@ -29,15 +31,17 @@ pub fn fqdn(text: &str) -> Option<Box<[u8]>> {
 pub enum PtrPart {
     /// The address is this service's cluster IP: PTR → the service name.
     ClusterIp(Box<[u8]>),
-    /// The address is a ready endpoint of this service: PTR → the endpoint name(s).
-    Endpoint(Vec<Box<[u8]>>),
+    /// The address is a ready endpoint of this service: PTR → the endpoint name(s)
+    /// (nearly always one: inline, no allocation of its own).
+    Endpoint(SmallVec<[Box<[u8]>; 1]>),
 }
 
 /// The services contributing to one reverse name, sorted by service key. Nearly
-/// always exactly one, so a sorted `Vec`: a `BTreeMap` allocated a ~1 KB node per
-/// reverse name (10 MB for a 10,000-pod cluster).
+/// always exactly one, so a sorted list holding one part inline: a `BTreeMap`
+/// allocated a ~1 KB node per reverse name (10 MB for a 10,000-pod cluster), and a
+/// `Vec` a 4-slot, 320-byte buffer (3.5 MB for 11,000 reverse names).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PtrParts(Vec<(ObjectKey, PtrPart)>);
+pub struct PtrParts(SmallVec<[(ObjectKey, PtrPart); 1]>);
 
 impl PtrParts {
     fn find(&self, key: &ObjectKey) -> Result<usize, usize> {
@@ -132,7 +136,7 @@ impl EntryBuilder {
             .filter(|(_, (answers, _, _))| !answers.is_empty())
             .map(|(rtype, (answers, additionals, _))| Prebuilt::encode(&self.owner, rtype, &answers, &additionals))
             .collect();
-        (self.owner, NameEntry { rrsets: rrsets.into(), cname_target: self.cname_target })
+        (self.owner, NameEntry::new(&rrsets, self.cname_target.as_deref()))
     }
 }
 
@@ -158,7 +162,7 @@ fn ready_targets(svc_text: &str, sets: &[&EndpointSet]) -> Vec<Target> {
     for ep in sets.iter().flat_map(|s| s.endpoints.iter()).filter(|e| e.ready) {
         for &ip in &ep.addresses {
             if seen.insert(ip) {
-                let label = ep.hostname.clone().unwrap_or_else(|| dashed_ip(ip));
+                let label = ep.hostname.as_deref().map_or_else(|| dashed_ip(ip), str::to_string);
                 by_label.entry(label).or_default().push(ip);
             }
         }
@@ -249,7 +253,7 @@ pub fn service_output(
         for &ip in &t.ips {
             b.answer(ttl, addr(ip));
             if let Some(rev) = fqdn(&reverse_name(ip)) {
-                out.ptrs.push((rev, PtrPart::Endpoint(vec![t.name.clone()])));
+                out.ptrs.push((rev, PtrPart::Endpoint(smallvec![t.name.clone()])));
             }
         }
         out.names.push(b.build());

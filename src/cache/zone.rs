@@ -7,7 +7,6 @@
 //! it wait-free. Nothing here is held across an `.await`.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
@@ -74,8 +73,9 @@ pub struct Zone {
     pub config: ZoneConfig,
     /// The zone apex in lowercased wire form.
     pub apex: Box<[u8]>,
-    /// Every existing name → what it holds. Keys are lowercased wire names.
-    pub names: DashMap<Box<[u8]>, Arc<NameEntry>>,
+    /// Every existing name → what it holds. Keys are lowercased wire names. Entries
+    /// are held inline (no `Arc` per name: readers copy bytes under the shard's read lock).
+    pub names: DashMap<Box<[u8]>, NameEntry>,
     /// Namespaces holding a live pod with each IP, for `pods verified`.
     pub pod_ips: DashMap<IpAddr, Vec<Box<str>>>,
     /// SOA records for negative answers; swapped when the serial moves.
@@ -120,14 +120,20 @@ impl Zone {
         self.is_synced() && !self.serving_unsynced.load(Ordering::Acquire)
     }
 
-    /// Looks a lowercased wire name up.
+    /// Looks a lowercased wire name up and copies its entry (slow paths and tests;
+    /// the answer path uses [`Zone::with`] and [`Zone::contains`]).
+    pub fn get(&self, name: &[u8]) -> Option<NameEntry> {
+        self.names.get(name).map(|e| e.value().clone())
+    }
+
+    /// Whether a lowercased wire name exists.
     #[inline]
-    pub fn get(&self, name: &[u8]) -> Option<Arc<NameEntry>> {
-        self.names.get(name).map(|e| Arc::clone(e.value()))
+    pub fn contains(&self, name: &[u8]) -> bool {
+        self.names.contains_key(name)
     }
 
     /// Runs `f` on the entry for `name` while holding only the shard's read lock,
-    /// so the hot path touches no reference count.
+    /// so the hot path copies nothing.
     #[inline]
     pub fn with<R>(&self, name: &[u8], f: impl FnOnce(Option<&NameEntry>) -> R) -> R {
         match self.names.get(name) {

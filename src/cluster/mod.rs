@@ -10,6 +10,8 @@ pub mod endpointslice;
 
 use std::net::IpAddr;
 
+use smallvec::SmallVec;
+
 use k8s_openapi::api::core::v1::{Endpoints, Pod as K8sPod, Service as K8sService};
 use k8s_openapi::api::discovery::v1::EndpointSlice as K8sSlice;
 
@@ -72,19 +74,17 @@ pub struct Service {
     pub ports: Vec<Port>,
     /// `spec.publishNotReadyAddresses`: not-ready endpoints count as ready.
     pub publish_not_ready: bool,
-    /// `spec.selector`, kept to derive endpoints when none are supplied.
-    pub selector: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// One endpoint (a pod's addresses) within a service, as DNS sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
-    /// Addresses; one A/AAAA per address (spec §2.4.1).
-    pub addresses: Vec<IpAddr>,
+    /// Addresses; one A/AAAA per address (spec §2.4.1). Nearly always one, inline.
+    pub addresses: SmallVec<[IpAddr; 1]>,
     /// Ready per EndpointSlice rules (nil condition means ready).
     pub ready: bool,
     /// Hostname; set only when pod.spec.subdomain equals the service name.
-    pub hostname: Option<String>,
+    pub hostname: Option<Box<str>>,
 }
 
 /// All endpoints of one service from one source object (a slice or an Endpoints).
@@ -196,13 +196,7 @@ impl Service {
             .enumerate()
             .map(|(i, p)| Port::new(format!("spec.ports[{i}].port"), p.name.as_ref(), p.port, p.protocol.as_deref()))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Service {
-            key,
-            kind,
-            ports,
-            publish_not_ready: spec.publish_not_ready_addresses.unwrap_or(false),
-            selector: spec.selector.clone().filter(|s| !s.is_empty()),
-        })
+        Ok(Service { key, kind, ports, publish_not_ready: spec.publish_not_ready_addresses.unwrap_or(false) })
     }
 }
 
@@ -228,10 +222,11 @@ impl EndpointSet {
                 .iter()
                 .enumerate()
                 .map(|(j, a)| parse_ip(&format!("endpoints[{i}].addresses[{j}]"), a))
-                .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<SmallVec<_>, _>>()?;
             // EndpointConditions: "nil should be interpreted as ready".
             let ready = ep.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
-            endpoints.push(Endpoint { addresses, ready, hostname: ep.hostname.clone().filter(|h| !h.is_empty()) });
+            let hostname = ep.hostname.as_deref().filter(|h| !h.is_empty()).map(Box::from);
+            endpoints.push(Endpoint { addresses, ready, hostname });
         }
         let ports = slice
             .ports
@@ -257,9 +252,9 @@ impl EndpointSet {
                 for (j, a) in list.into_iter().flatten().enumerate() {
                     let ip = parse_ip(&format!("subsets[{i}].addresses[{j}].ip"), &a.ip)?;
                     endpoints.push(Endpoint {
-                        addresses: vec![ip],
+                        addresses: smallvec::smallvec![ip],
                         ready,
-                        hostname: a.hostname.clone().filter(|h| !h.is_empty()),
+                        hostname: a.hostname.as_deref().filter(|h| !h.is_empty()).map(Box::from),
                     });
                 }
             }

@@ -11,7 +11,7 @@
 use std::net::IpAddr;
 
 use super::name::{MAX_NAME_LEN, parse_dashed_ip, strip_zone};
-use crate::cache::entry::{HEADER_LEN, NameEntry, Prebuilt};
+use crate::cache::entry::{HEADER_LEN, NameEntry, Rrset};
 use crate::cache::{PodsMode, Zone};
 
 /// Response codes used here (RFC 1035 §4.1.1, RFC 6891 §9).
@@ -294,7 +294,7 @@ fn pod_address(name: &[u8], apex: &[u8], zone: &Zone) -> Option<IpAddr> {
     let ip = parse_dashed_ip(ip_label)?;
     // As CoreDNS: only in a namespace that exists (`<ns>.pod.<zone>` is published per namespace).
     let parent = name.get(1 + usize::from(*name.first()?)..)?;
-    if zone.get(parent).is_none() {
+    if !zone.contains(parent) {
         return None;
     }
     if zone.config.pods == PodsMode::Verified {
@@ -387,10 +387,10 @@ impl<'a> Writer<'a> {
 
     fn positive(mut self, entry: &NameEntry, zone: &Zone, soa: &[u8]) -> Outcome {
         let rrset = match self.qtype {
-            qtype::ANY => entry.rrsets.first(),
+            qtype::ANY => entry.rrsets().next(),
             t => entry.rrset(t),
         };
-        if let (Some(target), true) = (&entry.cname_target, self.qtype != qtype::CNAME) {
+        if let (Some(target), true) = (entry.cname_target(), self.qtype != qtype::CNAME) {
             return self.alias(entry, target, zone);
         }
         match rrset {
@@ -402,12 +402,12 @@ impl<'a> Writer<'a> {
         }
     }
 
-    fn body(&mut self, p: &Prebuilt) {
+    fn body(&mut self, p: Rrset<'_>) {
         let opt_len = if self.edns.is_some() { 11 } else { 0 };
         let full = self.question_end + p.body.len() + opt_len;
         if full <= self.limit || p.counts[2] == 0 {
             self.head(0, p.counts[0], p.counts[1], p.counts[2], false);
-            self.out.extend_from_slice(&p.body);
+            self.out.extend_from_slice(p.body);
         } else {
             // RFC 2181 §9: drop the additional section before truncating answers.
             self.head(0, p.counts[0], p.counts[1], 0, false);
@@ -466,7 +466,7 @@ impl<'a> Writer<'a> {
             .map(|m| m.answers.iter().filter_map(standalone).collect())
             .unwrap_or_default();
         self.head(0, 1 + chased.len() as u16, 0, 0, false);
-        self.out.extend_from_slice(&cname.body);
+        self.out.extend_from_slice(cname.body);
         for rr in &chased {
             self.out.extend_from_slice(rr);
         }

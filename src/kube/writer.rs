@@ -98,8 +98,9 @@ impl Writer {
         let streams = specs
             .iter()
             .map(|s| {
-                // Pod relists go through the compact buffer and per-key removal.
-                let owned = s.kind == Kind::Pod || specs.iter().filter(|o| o.kind == s.kind).count() > 1;
+                // Pod relists go through the compact buffer; the fast path's index names the
+                // pods a relist dropped, so Pod streams keep no key set of their own.
+                let owned = s.kind != Kind::Pod && specs.iter().filter(|o| o.kind == s.kind).count() > 1;
                 Stream {
                     kind: s.kind,
                     namespace: s.namespace.clone(),
@@ -282,22 +283,21 @@ impl Writer {
                 let pods = stream.pod_buffer.take().unwrap_or_default();
                 let fresh: HashSet<ObjectKey> = pods.iter().map(|(k, _)| k.clone()).collect();
                 if let Some(fast) = &mut self.fast {
-                    fast.remove_stale_pods(stream.namespace.as_deref(), &fresh);
+                    let (stale, _) = fast.remove_stale_pods(stream.namespace.as_deref(), &fresh);
+                    for gone in &stale {
+                        self.cache.remove(kind, gone);
+                    }
                 }
-                let owned = stream.owned.get_or_insert_with(HashSet::new);
-                for gone in owned.difference(&fresh) {
-                    self.cache.remove(kind, gone);
-                }
+                drop(fresh);
                 for (key, state) in pods {
                     let pod = state.to_pod(&key);
                     if let Some(fast) = &mut self.fast {
-                        fast.put_pod(&pod);
+                        fast.put_pod_state(&key, state);
                     }
                     if let Err(err) = self.cache.upsert(&Object::Pod(pod)) {
                         tracing::warn!(?kind, object = %key, error = %err, "object skipped");
                     }
                 }
-                *owned = fresh;
                 out = self.list_done(id);
             }
             Change::InitDone => {
