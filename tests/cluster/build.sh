@@ -133,7 +133,8 @@ kwok_source() { # -> a patched copy of the pinned kwok module (named after versi
   fi
   echo "$dir"
 }
-step kwok "$(kwok_source)" "kwok" / \
+KWOK_SRC="$(kwok_source)" || die "build: cannot prepare the patched KWOK source"
+step kwok "$KWOK_SRC" "kwok" / \
   -ldflags "-s -w" \
   ./cmd/kwok
 step coredns "$HERE/coredns" "coredns" coredns \
