@@ -29,8 +29,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 command -v dnsperf >/dev/null || die "bench.sh: dnsperf is required (apt-get install -y dnsperf)"
-SEEDS="${ORDINAL_SEEDS:-$(cd "$HERE/../.." && pwd)/../shared/fixtures/seeds}"
-[ -d "$SEEDS" ] || SEEDS=/work/shared/fixtures/seeds
+SEEDS="$(seeds_dir bench.sh)" || exit 1
 
 [ "${ORDINAL_CLUSTER_SKIP_BUILD:-0}" = 1 ] || "$HERE/build.sh" >/dev/null
 DIR="$(mktemp -d /tmp/ordinal-cluster.XXXXXX)"

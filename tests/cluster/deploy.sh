@@ -18,10 +18,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
-if [ -z "${ORDINAL_BIN:-}" ]; then
-  (cd "$ROOT" && nice -n 15 cargo build --quiet --bin ordinal) || die "deploy: cargo build failed"
-  ORDINAL_BIN="$ROOT/target/debug/ordinal"
-fi
+ORDINAL_BIN="$(ordinal_bin deploy)" || exit 1
 [ "${ORDINAL_CLUSTER_SKIP_BUILD:-0}" = 1 ] || "$HERE/build.sh"
 DIR="$(mktemp -d /tmp/ordinal-deploy.XXXXXX)"
 teardown() {

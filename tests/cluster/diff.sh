@@ -17,21 +17,15 @@
 # ORDINAL_DIFF_KEEP=1 (leave the cluster and ordinal running).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
-SEEDS="${ORDINAL_SEEDS:-$ROOT/../shared/fixtures/seeds}"
-[ -d "$SEEDS" ] || SEEDS=/work/shared/fixtures/seeds
-[ -f "$SEEDS/web.yaml" ] || die "diff: seed manifests not found (set ORDINAL_SEEDS; tried $SEEDS)"
+SEEDS="$(seeds_dir diff)" || exit 1
 command -v dig >/dev/null || die "diff: dig is required (apt-get install -y dnsutils)"
 WAIT="${ORDINAL_DIFF_TIMEOUT:-180}"
 T0=$(date +%s)
 
-if [ -z "${ORDINAL_BIN:-}" ]; then
-  log "diff: cargo build --bin ordinal"
-  (cd "$ROOT" && nice -n 15 cargo build --quiet --bin ordinal) || die "diff: cargo build failed"
-  ORDINAL_BIN="$ROOT/target/debug/ordinal"
-fi
+[ -n "${ORDINAL_BIN:-}" ] || log "diff: cargo build --bin ordinal"
+ORDINAL_BIN="$(ordinal_bin diff)" || exit 1
 [ -x "$ORDINAL_BIN" ] || die "diff: $ORDINAL_BIN is not executable"
 [ "${ORDINAL_CLUSTER_SKIP_BUILD:-0}" = 1 ] || "$HERE/build.sh"
 

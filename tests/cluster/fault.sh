@@ -18,15 +18,11 @@
 # ORDINAL_CLUSTER_SKIP_BUILD=1, ORDINAL_FAULT_DOWN, ORDINAL_FAULT_KEEP=1.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 DOWN="${ORDINAL_FAULT_DOWN:-10}"
 CATCHUP="${ORDINAL_FAULT_CATCHUP:-5}"
-if [ -z "${ORDINAL_BIN:-}" ]; then
-  (cd "$ROOT" && nice -n 15 cargo build --quiet --bin ordinal) || die "fault: cargo build failed"
-  ORDINAL_BIN="$ROOT/target/debug/ordinal"
-fi
+ORDINAL_BIN="$(ordinal_bin fault)" || exit 1
 [ "${ORDINAL_CLUSTER_SKIP_BUILD:-0}" = 1 ] || "$HERE/build.sh"
 
 DIR="$(mktemp -d /tmp/ordinal-fault.XXXXXX)"

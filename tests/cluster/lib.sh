@@ -33,3 +33,24 @@ proc_start() {
 register() {
   echo "$1 $2 $(proc_start "$2" || echo 0)" >>"$DIR/pids"
 }
+
+# seeds_dir WHO -> the tutorial seed manifests: $ORDINAL_SEEDS, else shared/ beside the
+# repository, else /work/shared. Dies (naming WHO) when web.yaml is not there.
+# Call as SEEDS="$(seeds_dir NAME)" || exit 1 (die inside $(...) leaves only the subshell).
+seeds_dir() {
+  local d="${ORDINAL_SEEDS:-$(cd "$CLUSTER_HERE/../.." && pwd)/../shared/fixtures/seeds}"
+  [ -d "$d" ] || d=/work/shared/fixtures/seeds
+  [ -f "$d/web.yaml" ] || die "$1: seed manifests not found (set ORDINAL_SEEDS; tried $d)"
+  echo "$d"
+}
+
+# ordinal_bin WHO [--release] -> $ORDINAL_BIN if set, else the binary `cargo build` makes
+# (debug unless --release). Call as ORDINAL_BIN="$(ordinal_bin NAME)" || exit 1.
+ordinal_bin() {
+  if [ -n "${ORDINAL_BIN:-}" ]; then echo "$ORDINAL_BIN"; return; fi
+  local root profile=debug flags=()
+  root="$(cd "$CLUSTER_HERE/../.." && pwd)"
+  if [ "${2:-}" = --release ]; then profile=release flags=(--release); fi
+  (cd "$root" && nice -n 15 cargo build --quiet "${flags[@]}" --bin ordinal) >&2 || die "$1: cargo build failed"
+  echo "$root/target/$profile/ordinal"
+}

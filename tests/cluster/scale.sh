@@ -9,14 +9,10 @@
 # Env: ORDINAL_BIN, ORDINAL_CLUSTER_SKIP_BUILD=1.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 NS_SVC="${1:-1000}" PER="${2:-10}"
-if [ -z "${ORDINAL_BIN:-}" ]; then
-  (cd "$ROOT" && nice -n 15 cargo build --quiet --release --bin ordinal) || die "scale: cargo build failed"
-  ORDINAL_BIN="$ROOT/target/release/ordinal"
-fi
+ORDINAL_BIN="$(ordinal_bin scale --release)" || exit 1
 [ "${ORDINAL_CLUSTER_SKIP_BUILD:-0}" = 1 ] || "$HERE/build.sh"
 DIR="$(mktemp -d /tmp/ordinal-scale.XXXXXX)"
 teardown() { local rc=$?; "$HERE/down.sh" "$DIR" >/dev/null 2>&1 || true; [ "$rc" = 0 ] && rm -rf "$DIR"; }

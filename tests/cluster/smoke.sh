@@ -15,9 +15,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
-SEEDS="${ORDINAL_SEEDS:-$(cd "$HERE/../.." && pwd)/../shared/fixtures/seeds}"
-[ -d "$SEEDS" ] || SEEDS=/work/shared/fixtures/seeds
-[ -f "$SEEDS/web.yaml" ] || die "smoke: seed manifests not found (set ORDINAL_SEEDS; tried $SEEDS)"
+SEEDS="$(seeds_dir smoke)" || exit 1
 command -v dig >/dev/null || die "smoke: dig is required (apt-get install -y dnsutils)"
 WAIT="${ORDINAL_SMOKE_TIMEOUT:-180}"
 

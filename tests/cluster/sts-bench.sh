@@ -12,14 +12,10 @@
 # Env: ORDINAL_BIN (default: cargo build --release), ORDINAL_CLUSTER_SKIP_BUILD=1.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 PAR="${1:-300}" ORD="${2:-30}"
-if [ -z "${ORDINAL_BIN:-}" ]; then
-  (cd "$ROOT" && nice -n 15 cargo build --quiet --release --bin ordinal) || die "sts-bench: cargo build failed"
-  ORDINAL_BIN="$ROOT/target/release/ordinal"
-fi
+ORDINAL_BIN="$(ordinal_bin sts-bench --release)" || exit 1
 [ "${ORDINAL_CLUSTER_SKIP_BUILD:-0}" = 1 ] || "$HERE/build.sh"
 DIR=""
 teardown() { [ -z "$DIR" ] || "$HERE/down.sh" "$DIR" >/dev/null 2>&1 || true; }

@@ -20,17 +20,11 @@
 # results there), ORDINAL_CLUSTER_SKIP_BUILD=1.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
-SEEDS="${ORDINAL_SEEDS:-$ROOT/../shared/fixtures/seeds}"
-[ -d "$SEEDS" ] || SEEDS=/work/shared/fixtures/seeds
-[ -f "$SEEDS/web.yaml" ] || die "sts: seed manifests not found (set ORDINAL_SEEDS; tried $SEEDS)"
+SEEDS="$(seeds_dir sts)" || exit 1
 command -v dig >/dev/null || die "sts: dig is required (apt-get install -y dnsutils)"
-if [ -z "${ORDINAL_BIN:-}" ]; then
-  (cd "$ROOT" && nice -n 15 cargo build --quiet --bin ordinal) || die "sts: cargo build failed"
-  ORDINAL_BIN="$ROOT/target/debug/ordinal"
-fi
+ORDINAL_BIN="$(ordinal_bin sts)" || exit 1
 [ "${ORDINAL_CLUSTER_SKIP_BUILD:-0}" = 1 ] || "$HERE/build.sh"
 OUT="${ORDINAL_STS_OUT:-$(mktemp -d /tmp/ordinal-sts.XXXXXX)}"
 mkdir -p "$OUT"
