@@ -231,9 +231,8 @@ where
             backoff.reset();
         }
         let old = match &event {
-            watcher::Event::Apply(o) | watcher::Event::InitApply(o) | watcher::Event::Delete(o) => {
-                reader.get(&ObjectRef::from_obj(o))
-            }
+            // A delete's handler gets the deleted object itself; only updates need the old one.
+            watcher::Event::Apply(o) | watcher::Event::InitApply(o) => reader.get(&ObjectRef::from_obj(o)),
             _ => None,
         };
         writer.apply_watcher_event(&event);
