@@ -23,7 +23,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ::kube::api::Api;
-use ::kube::runtime::WatchStreamExt;
 use ::kube::runtime::watcher;
 use ::kube::{Client, Resource};
 use futures::StreamExt;
@@ -34,6 +33,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::cache::{Cache, Kind, Object};
+use slim::Slim;
 use writer::{Change, StreamId, StreamSpec, Writer};
 
 /// Label every Service-owned EndpointSlice carries (CoreDNS watches only those).
@@ -154,17 +154,17 @@ type Sender = mpsc::Sender<(StreamId, Change)>;
 
 /// Runs one watch stream forever, sending its events to the writer.
 async fn watch<K>(
-    api: Api<K>,
+    api: Api<Slim<K>>,
     config: watcher::Config,
     id: StreamId,
     kind: Kind,
-    slim: fn(&mut K),
     wrap: fn(K) -> Object,
     tx: Sender,
 ) where
-    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    Slim<K>: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    let mut stream = watcher::watcher(api, config.page_size(LIST_PAGE_SIZE)).modify(slim).boxed();
+    let wrap = |Slim(o): Slim<K>| wrap(o);
+    let mut stream = watcher::watcher(api, config.page_size(LIST_PAGE_SIZE)).boxed();
     let mut backoff = Backoff::new();
     let mut failing: Option<(Instant, Instant, u64)> = None; // (since, last log, failures)
     while let Some(item) = stream.next().await {
@@ -247,7 +247,7 @@ pub async fn run(
                     cfg = cfg.labels(l);
                 }
                 watchers.spawn(
-                    watch::<Service>(api(&client, ns), cfg, id, spec.kind, slim::service, Object::Service, tx)
+                    watch::<Service>(api(&client, ns), cfg, id, spec.kind, Object::Service, tx)
                         .instrument(span),
                 );
             }
@@ -263,7 +263,6 @@ pub async fn run(
                         cfg,
                         id,
                         spec.kind,
-                        slim::endpoint_slice,
                         Object::EndpointSlice,
                         tx,
                     )
@@ -273,18 +272,17 @@ pub async fn run(
             Kind::Pod => {
                 let cfg = watcher::Config::default().fields(POD_FIELDS);
                 watchers.spawn(
-                    watch::<Pod>(api(&client, ns), cfg, id, spec.kind, slim::pod, Object::Pod, tx).instrument(span),
+                    watch::<Pod>(api(&client, ns), cfg, id, spec.kind, Object::Pod, tx).instrument(span),
                 );
             }
             Kind::Namespace => {
-                let api: Api<Namespace> = Api::all(client.clone());
+                let api: Api<Slim<Namespace>> = Api::all(client.clone());
                 watchers.spawn(
                     watch::<Namespace>(
                         api,
                         watcher::Config::default(),
                         id,
                         spec.kind,
-                        slim::namespace,
                         Object::Namespace,
                         tx,
                     )
