@@ -27,6 +27,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use smallvec::SmallVec;
 
 use crate::cluster::{ConvertError, EndpointSet, ObjectKey, Pod, Service, ServiceKind};
+use crate::dns::name::reverse_name;
 use entry::NameEntry;
 use records::{PtrPart, PtrParts};
 pub use zone::{PodsMode, SoaWire, Zone, ZoneConfig};
@@ -109,17 +110,19 @@ pub struct Counts {
 /// endpoints' business). The pod's key is the map's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct CachedPod {
-    /// `status.podIPs`.
-    ips: SmallVec<[IpAddr; 1]>,
+    /// `status.podIPs`, kept only with `pods verified` (the one reader): empty, and
+    /// no allocation, otherwise.
+    ips: Box<[IpAddr]>,
     /// Phase is Running, Pending or Unknown.
     active: bool,
     /// `metadata.deletionTimestamp` is set.
     terminating: bool,
 }
 
-impl From<&Pod> for CachedPod {
-    fn from(p: &Pod) -> Self {
-        CachedPod { ips: p.ips.iter().copied().collect(), active: p.active, terminating: p.terminating }
+impl CachedPod {
+    fn new(p: &Pod, keep_ips: bool) -> Self {
+        let ips = if keep_ips { p.ips.iter().copied().collect() } else { Box::default() };
+        CachedPod { ips, active: p.active, terminating: p.terminating }
     }
 }
 
@@ -128,8 +131,8 @@ impl From<&Pod> for CachedPod {
 struct Published {
     /// Forward names it owns.
     names: NameList,
-    /// Reverse names it contributes to.
-    ptrs: NameList,
+    /// Addresses whose reverse names it contributes to.
+    ptrs: Box<[IpAddr]>,
 }
 
 /// Wire names packed back to back in one allocation (each ends with its root label,
@@ -188,13 +191,15 @@ pub struct Cache {
     /// Objects per namespace that imply it exists (a dump may omit Namespace objects).
     ns_refs: HashMap<String, usize>,
     /// What each service last published.
-    published: HashMap<ObjectKey, Published>,
+    /// (The key is shared with every `ptr_parts` entry of the service.)
+    published: HashMap<Arc<ObjectKey>, Published>,
     /// Reverse names → each service's contribution.
-    ptr_parts: HashMap<Box<[u8]>, PtrParts>,
+    /// (Keyed by address: the reverse name is derived when the entry is rebuilt.)
+    ptr_parts: HashMap<IpAddr, PtrParts>,
     /// Services to rebuild at the next flush.
     dirty: BTreeSet<ObjectKey>,
     /// Reverse names to rebuild at the next flush.
-    dirty_ptrs: HashSet<Box<[u8]>>,
+    dirty_ptrs: HashSet<IpAddr>,
     /// Namespaces whose existence may have changed.
     dirty_ns: BTreeSet<String>,
     /// Whether anything DNS-visible changed since the last serial bump.
@@ -298,7 +303,7 @@ impl Cache {
             }
             Object::Pod(pod) => {
                 let p = Pod::from_k8s(pod)?;
-                let new = CachedPod::from(&p);
+                let new = CachedPod::new(&p, self.indexes_pod_ips());
                 let (ns, name) = (p.key.namespace.as_str(), p.key.name.as_str());
                 if self.pods.get(ns).and_then(|m| m.get(name)) == Some(&new) {
                     return Ok(());
@@ -508,8 +513,8 @@ impl Cache {
         for key in dirty {
             self.rebuild_service(&key);
         }
-        for rev in std::mem::take(&mut self.dirty_ptrs) {
-            self.rebuild_ptr(rev);
+        for ip in std::mem::take(&mut self.dirty_ptrs) {
+            self.rebuild_ptr(ip);
         }
         for ns in std::mem::take(&mut self.dirty_ns) {
             let exists = self.namespaces.contains(&ns) || self.ns_refs.contains_key(&ns);
@@ -545,48 +550,52 @@ impl Cache {
             }
             None => records::ServiceOutput::default(),
         };
-        let old = self.published.remove(key).unwrap_or_default();
+        let (shared, old) = match self.published.remove_entry(key) {
+            Some((shared, old)) => (shared, old),
+            None => (Arc::new(key.clone()), Published::default()),
+        };
         let new_names: HashSet<&[u8]> = output.names.iter().map(|(k, _)| &**k).collect();
         for name in old.names.iter() {
             if !new_names.contains(name) {
                 self.publish(name.into(), None);
             }
         }
-        for rev in old.ptrs.iter() {
-            if let Some(parts) = self.ptr_parts.get_mut(rev) {
+        for &ip in &old.ptrs {
+            if let Some(parts) = self.ptr_parts.get_mut(&ip) {
                 parts.remove(key);
             }
-            self.dirty_ptrs.insert(rev.into());
+            self.dirty_ptrs.insert(ip);
         }
         let (mut names, mut ptrs) = (Vec::new(), Vec::new());
         for (name, entry) in output.names {
             names.extend_from_slice(&name);
             self.publish(name, Some(entry));
         }
-        for (rev, part) in output.ptrs {
-            let parts = self.ptr_parts.entry(rev.clone()).or_default();
+        for (ip, part) in output.ptrs {
+            let parts = self.ptr_parts.entry(ip).or_default();
             match (parts.get_mut(key), part) {
                 (Some(PtrPart::Endpoint(names)), PtrPart::Endpoint(more)) => names.extend(more),
                 (_, part) => {
-                    parts.insert(key.clone(), part);
+                    parts.insert(shared.clone(), part);
                 }
             }
-            ptrs.extend_from_slice(&rev);
-            self.dirty_ptrs.insert(rev);
+            ptrs.push(ip);
+            self.dirty_ptrs.insert(ip);
         }
-        let published = Published { names: NameList(names.into()), ptrs: NameList(ptrs.into()) };
+        let published = Published { names: NameList(names.into()), ptrs: ptrs.into() };
         if self.is_dns_service(key) {
             self.changed = true; // NS glue follows the DNS service's cluster IPs.
         }
         if !published.names.is_empty() || !published.ptrs.is_empty() {
-            self.published.insert(key.clone(), published);
+            self.published.insert(shared, published);
         }
     }
 
-    fn rebuild_ptr(&mut self, rev: Box<[u8]>) {
-        let parts = self.ptr_parts.get(&rev).filter(|p| !p.is_empty());
+    fn rebuild_ptr(&mut self, ip: IpAddr) {
+        let Some(rev) = records::fqdn(&reverse_name(ip)) else { return };
+        let parts = self.ptr_parts.get(&ip).filter(|p| !p.is_empty());
         let Some(parts) = parts else {
-            self.ptr_parts.remove(&rev);
+            self.ptr_parts.remove(&ip);
             self.publish(rev, None);
             return;
         };

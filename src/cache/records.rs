@@ -7,13 +7,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use smallvec::{SmallVec, smallvec};
 
 use super::entry::{NameEntry, Prebuilt};
 use super::wire::{Rdata, Rr, Writer};
 use crate::cluster::{EndpointSet, ObjectKey, Port, Service, ServiceKind};
-use crate::dns::name::{dashed_ip, reverse_name, to_wire};
+use crate::dns::name::{dashed_ip, to_wire};
 
 /// TTL of `dns-version.<zone>` TXT (spec §2.2 example; CoreDNS hard-codes it).
 pub const DNS_VERSION_TTL: u32 = 28800;
@@ -41,11 +42,13 @@ pub enum PtrPart {
 /// allocated a ~1 KB node per reverse name (10 MB for a 10,000-pod cluster), and a
 /// `Vec` a 4-slot, 320-byte buffer (3.5 MB for 11,000 reverse names).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PtrParts(SmallVec<[(ObjectKey, PtrPart); 1]>);
+/// The service key is shared with the cache's `published` index (one allocation per
+/// service, not two strings per reverse name).
+pub struct PtrParts(SmallVec<[(Arc<ObjectKey>, PtrPart); 1]>);
 
 impl PtrParts {
     fn find(&self, key: &ObjectKey) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.cmp(key))
+        self.0.binary_search_by(|(k, _)| (**k).cmp(key))
     }
 
     /// The part `key` contributes.
@@ -55,7 +58,7 @@ impl PtrParts {
     }
 
     /// Sets the part `key` contributes.
-    pub fn insert(&mut self, key: ObjectKey, part: PtrPart) {
+    pub fn insert(&mut self, key: Arc<ObjectKey>, part: PtrPart) {
         match self.find(&key) {
             Ok(i) => self.0[i].1 = part,
             Err(i) => self.0.insert(i, (key, part)),
@@ -86,7 +89,7 @@ pub struct ServiceOutput {
     /// Forward names this service owns outright.
     pub names: Vec<(Box<[u8]>, NameEntry)>,
     /// Reverse names it contributes to (shared with other services).
-    pub ptrs: Vec<(Box<[u8]>, PtrPart)>,
+    pub ptrs: Vec<(IpAddr, PtrPart)>,
 }
 
 /// Collects one name's RRsets, de-duplicated (RFC 2181 §5: no duplicate RRs).
@@ -235,9 +238,7 @@ pub fn service_output(
                 cluster_ip_names(&mut out, svc, &svc_name, &svc_text, ips, ttl);
             }
             for &ip in ips {
-                if let Some(rev) = fqdn(&reverse_name(ip)) {
-                    out.ptrs.push((rev, PtrPart::ClusterIp(svc_name.clone())));
-                }
+                out.ptrs.push((ip, PtrPart::ClusterIp(svc_name.clone())));
             }
         }
         ServiceKind::Headless => {
@@ -252,9 +253,7 @@ pub fn service_output(
         let mut b = EntryBuilder::new(t.name.clone());
         for &ip in &t.ips {
             b.answer(ttl, addr(ip));
-            if let Some(rev) = fqdn(&reverse_name(ip)) {
-                out.ptrs.push((rev, PtrPart::Endpoint(smallvec![t.name.clone()])));
-            }
+            out.ptrs.push((ip, PtrPart::Endpoint(smallvec![t.name.clone()])));
         }
         out.names.push(b.build());
     }

@@ -305,7 +305,9 @@ pub struct FastPath {
     /// Service → names of its real slices (same namespace), sorted.
     slices_of: HashMap<ObjectKey, SmallVec<[Box<str>; 1]>>,
     /// Namespace → pod name → state and referencing slices.
-    pods: HashMap<Box<str>, HashMap<Box<str>, PodEntry>>,
+    /// Entries are boxed: a ~130-byte entry inline made the table (sized to a power of
+    /// two, ~60 % full) 2.4 MB for 10,000 pods; boxed, table and entries are 1.7 MB.
+    pods: HashMap<Box<str>, HashMap<Box<str>, Box<PodEntry>>>,
     /// Service → provisional slice keys currently in the cache.
     provisional: HashMap<ObjectKey, Vec<ObjectKey>>,
     /// Provisional endpoints published so far (for metrics and tests).
@@ -347,7 +349,7 @@ impl FastPath {
         }
         let ns = self.pods.get_mut(namespace).expect("just inserted");
         if !ns.contains_key(name) {
-            ns.insert(name.into(), PodEntry::default());
+            ns.insert(name.into(), Box::default());
         }
         ns.get_mut(name).expect("just inserted")
     }
