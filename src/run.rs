@@ -49,23 +49,6 @@ pub enum RunError {
     Task(String),
 }
 
-static RELEASE_MEMORY: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
-
-/// Registers how to hand freed heap back to the OS. Loading a large dump peaks far
-/// above what the cache keeps (the parsed documents are transient), and glibc keeps
-/// that freed peak resident; the binary registers `malloc_trim` here (the library
-/// itself stays free of `unsafe`). Called by sources after each (re)load.
-pub fn set_release_memory(f: fn()) {
-    let _ = RELEASE_MEMORY.set(f);
-}
-
-/// Runs the registered release hook, if any.
-pub fn release_memory() {
-    if let Some(f) = RELEASE_MEMORY.get() {
-        f();
-    }
-}
-
 fn local_ips(args: &ServeArgs) -> Vec<IpAddr> {
     let ips: Vec<IpAddr> = args.listen.iter().map(|a| a.ip()).filter(|ip| !ip.is_unspecified()).collect();
     if ips.is_empty() { vec![IpAddr::from([127, 0, 0, 1])] } else { ips }

@@ -41,12 +41,12 @@ const SERVICE_NAME_LABEL: &str = crate::cluster::SERVICE_NAME_LABEL;
 /// Pods in a terminal phase never serve (CoreDNS's pod field selector).
 const POD_FIELDS: &str = "status.phase!=Succeeded,status.phase!=Failed,status.phase!=Unknown";
 
-/// Objects per page of a (re)list. kube's default is 500: a page of 500 full Pods
-/// deserializes into ~15 MB of `k8s_openapi` structs before slimming, and that freed
-/// peak stays resident as heap fragmentation. 50 costs 200 requests for 10,000 pods
-/// (served from the API server's watch cache). Measured with [`CHANNEL_CAPACITY`],
-/// ordinal started on a cluster of 1,000 services x 10 pods: VmHWM 95 -> 56 MiB, VmRSS
-/// 62 -> 49 MiB; after an API-server restart (full relist) 63 / 55 MiB.
+/// Objects per page of a (re)list. kube's default is 500. Objects are decoded slim
+/// ([`slim`]), but kube's `ObjectList` (a `#[serde(flatten)]` struct) first buffers a
+/// whole page as a serde `Content` tree, and that freed peak stayed resident. 50 costs
+/// 200 requests for 10,000 pods (served from the API server's watch cache). Measured
+/// (before slim decoding) with [`CHANNEL_CAPACITY`], ordinal started on a cluster of
+/// 1,000 services x 10 pods: VmHWM 95 -> 56 MiB, VmRSS 62 -> 49 MiB.
 const LIST_PAGE_SIZE: u32 = 50;
 /// Events in flight between the watchers and the writer. A `Change` is ~2.2 KB inline
 /// (the largest `k8s_openapi` variant), so 4,096 of them were a 9 MB peak while the
@@ -314,7 +314,6 @@ pub async fn run(
                     break; // every watcher ended: only at shutdown
                 }
                 let mut dirty = false;
-                let mut listed = false;
                 for (id, change) in batch.drain(..) {
                     let applied = writer.apply(id, change);
                     dirty |= applied.dirty;
@@ -326,13 +325,9 @@ pub async fn run(
                     if applied.relisted {
                         tracing::info!(stream = id, "relist applied");
                     }
-                    listed |= applied.synced_now || applied.relisted;
                 }
                 if dirty {
                     writer.cache().flush();
-                }
-                if listed {
-                    crate::run::release_memory();
                 }
             }
         }

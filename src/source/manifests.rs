@@ -194,10 +194,11 @@ impl ManifestSource {
     }
 
     fn load_file(&mut self, file: &Path, report: &mut LoadReport) {
-        // Parsed on a thread of its own: with glibc each thread allocates from its own
-        // arena, so the parse's transient garbage (~70 MB for 10,000 pods) lands in
-        // an arena that nothing long-lived shares and `release_memory` can hand it back
-        // whole, instead of interleaving with the objects kept below.
+        // Parsed on a thread of its own: the allocator (jemalloc, or glibc for library
+        // users) gives a new thread an arena of its own, so the parse's transient garbage
+        // (~70 MB for 10,000 pods) lands where nothing long-lived does and goes back to
+        // the OS whole when freed, instead of interleaving with the objects kept below
+        // (in one shared arena, the same load kept 53 instead of 37 MB resident).
         let parsed = std::thread::scope(|s| {
             std::thread::Builder::new()
                 .name("manifest-parse".into())
@@ -397,7 +398,6 @@ pub async fn run(
     log_report(&report);
     source.apply(&mut cache);
     cache.mark_synced();
-    crate::run::release_memory();
     let c = cache.counts();
     tracing::info!(
         files = report.loaded,
@@ -423,8 +423,7 @@ pub async fn run(
                 }
                 log_report(&report);
                 source.apply(&mut cache);
-                crate::run::release_memory();
-                tracing::info!(file = %file.display(), names = cache.counts().names, "manifests reloaded");
+                            tracing::info!(file = %file.display(), names = cache.counts().names, "manifests reloaded");
             }
         }
     }
