@@ -1,7 +1,7 @@
 //! The API-server source: kube-rs watchers feeding the cache (cluster mode).
 //!
 //! Shape: one watcher task per stream (Services, EndpointSlices, Pods, Namespaces;
-//! per namespace when scoped with `--namespaces`), each slimming objects on arrival
+//! per namespace when scoped with `--namespaces`), each decoding objects slim on arrival
 //! ([`slim`]) and sending kind-erased events down one channel to the single
 //! writer task, which owns the [`Cache`] through a sans-IO [`writer::Writer`].
 //!
