@@ -30,7 +30,7 @@ pub fn zone_files(zone: &Zone) -> Vec<ZoneFile> {
         [format!("{}.", zone.config.domain), "in-addr.arpa.".to_string(), "ip6.arpa.".to_string()];
     let mut per_zone: Vec<BTreeMap<String, Vec<Record>>> = vec![BTreeMap::new(); origins.len()];
     for item in zone.names.iter() {
-        let (key, entry) = (item.key(), item.value());
+        let (key, entry) = (item.key().name(), item.key().view());
         let Some(zi) = origins.iter().position(|o| fqdn(o).is_some_and(|f| strip_zone(key, &f).is_some())) else {
             continue;
         };

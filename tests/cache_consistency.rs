@@ -65,8 +65,8 @@ fn snapshot(zone: &ordinal::cache::Zone) -> BTreeMap<Vec<u8>, String> {
     let apex = ordinal::dns::name::to_wire("cluster.local").unwrap();
     zone.names
         .iter()
-        .filter(|e| e.key()[..] != apex[..])
-        .map(|e| (e.key().to_vec(), format!("{:?}", e.value())))
+        .filter(|e| e.key().name() != &apex[..])
+        .map(|e| (e.key().name().to_vec(), format!("{:?}", e.key().view())))
         .collect()
 }
 

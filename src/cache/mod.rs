@@ -28,7 +28,7 @@ use smallvec::SmallVec;
 
 use crate::cluster::{ConvertError, EndpointSet, ObjectKey, Pod, Service, ServiceKind};
 use crate::dns::name::reverse_name;
-use entry::NameEntry;
+use entry::{NameEntry, ZoneEntry};
 use records::{PtrPart, PtrParts};
 pub use zone::{PodsMode, SoaWire, Zone, ZoneConfig};
 
@@ -607,18 +607,34 @@ impl Cache {
     fn publish(&mut self, key: Box<[u8]>, entry: Option<NameEntry>) {
         match entry {
             Some(entry) => {
-                let same = self.zone.names.get(&key).is_some_and(|old| *old == entry);
-                if !same {
-                    self.zone.names.insert(key, entry);
+                if self.set_name(&key, &entry) {
                     self.changed = true;
                 }
             }
             None => {
-                if self.zone.names.remove(&key).is_some() {
+                if self.zone.names.remove(&key[..]).is_some() {
                     self.changed = true;
                 }
             }
         }
+    }
+
+    /// Stores `entry` under `name` unless it is already there; true if it changed. A
+    /// replaced name is swapped in place under its shard's write lock, so readers see
+    /// the old entry or the new one, never no entry.
+    fn set_name(&self, name: &[u8], entry: &NameEntry) -> bool {
+        if self.zone.names.get(name).is_some_and(|old| old.key().holds(name, entry)) {
+            return false;
+        }
+        match self.zone.names.entry(ZoneEntry::new(name, entry)) {
+            dashmap::Entry::Occupied(old) => {
+                old.replace_entry(());
+            }
+            dashmap::Entry::Vacant(slot) => {
+                slot.insert(());
+            }
+        }
+        true
     }
 
     fn is_dns_service(&self, key: &ObjectKey) -> bool {
@@ -651,7 +667,7 @@ impl Cache {
         let ns_ips = self.ns_ips();
         let reverse = records::reverse_apex_names(serial, cfg.ttl);
         for (key, entry) in records::apex_names(&cfg.domain, serial, cfg.ttl, &ns_ips).into_iter().chain(reverse) {
-            self.zone.names.insert(key, entry);
+            self.set_name(&key, &entry);
         }
     }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use arc_swap::ArcSwap;
 use dashmap::DashMap;
 
-use super::entry::NameEntry;
+use super::entry::{EntryView, NameEntry, ZoneEntry};
 
 /// How `<a-b-c-d>.<ns>.pod.<zone>` queries are answered (CoreDNS `pods`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -73,9 +73,10 @@ pub struct Zone {
     pub config: ZoneConfig,
     /// The zone apex in lowercased wire form.
     pub apex: Box<[u8]>,
-    /// Every existing name → what it holds. Keys are lowercased wire names. Entries
-    /// are held inline (no `Arc` per name: readers copy bytes under the shard's read lock).
-    pub names: DashMap<Box<[u8]>, NameEntry>,
+    /// Every existing name and what it holds, one allocation each, looked up by the
+    /// lowercased wire name (no `Arc` per name: readers read bytes under the shard's
+    /// read lock).
+    pub names: DashMap<ZoneEntry, ()>,
     /// Namespaces holding a live pod with each IP, for `pods verified`.
     pub pod_ips: DashMap<IpAddr, Vec<Box<str>>>,
     /// SOA records for negative answers; swapped when the serial moves.
@@ -123,7 +124,7 @@ impl Zone {
     /// Looks a lowercased wire name up and copies its entry (slow paths and tests;
     /// the answer path uses [`Zone::with`] and [`Zone::contains`]).
     pub fn get(&self, name: &[u8]) -> Option<NameEntry> {
-        self.names.get(name).map(|e| e.value().clone())
+        self.names.get(name).map(|e| e.key().view().to_entry())
     }
 
     /// Whether a lowercased wire name exists.
@@ -135,9 +136,9 @@ impl Zone {
     /// Runs `f` on the entry for `name` while holding only the shard's read lock,
     /// so the hot path copies nothing.
     #[inline]
-    pub fn with<R>(&self, name: &[u8], f: impl FnOnce(Option<&NameEntry>) -> R) -> R {
+    pub fn with<R>(&self, name: &[u8], f: impl FnOnce(Option<EntryView<'_>>) -> R) -> R {
         match self.names.get(name) {
-            Some(e) => f(Some(e.value())),
+            Some(e) => f(Some(e.key().view())),
             None => f(None),
         }
     }

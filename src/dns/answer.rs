@@ -11,7 +11,7 @@
 use std::net::IpAddr;
 
 use super::name::{MAX_NAME_LEN, parse_dashed_ip, strip_zone};
-use crate::cache::entry::{HEADER_LEN, NameEntry, Rrset};
+use crate::cache::entry::{EntryView, HEADER_LEN, Rrset};
 use crate::cache::{PodsMode, Zone};
 
 /// Response codes used here (RFC 1035 §4.1.1, RFC 6891 §9).
@@ -385,7 +385,7 @@ impl<'a> Writer<'a> {
         Outcome::Reply { len: self.out.len(), rcode: (code & 0x0F) as u8, qtype: self.qtype }
     }
 
-    fn positive(mut self, entry: &NameEntry, zone: &Zone, soa: &[u8]) -> Outcome {
+    fn positive(mut self, entry: EntryView<'_>, zone: &Zone, soa: &[u8]) -> Outcome {
         let rrset = match self.qtype {
             qtype::ANY => entry.rrsets().next(),
             t => entry.rrset(t),
@@ -458,7 +458,7 @@ impl<'a> Writer<'a> {
 
     /// ExternalName (spec §2.5): the CNAME, then the target's records of the
     /// query type when the target is a name in our zone. Slow path (allocates).
-    fn alias(mut self, entry: &NameEntry, target: &[u8], zone: &Zone) -> Outcome {
+    fn alias(mut self, entry: EntryView<'_>, target: &[u8], zone: &Zone) -> Outcome {
         let Some(cname) = entry.rrset(qtype::CNAME) else { return self.negative(0, None) };
         let chased: Vec<Box<[u8]>> = zone
             .get(target)
