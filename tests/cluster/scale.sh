@@ -27,7 +27,7 @@ setsid "$ORDINAL_BIN" serve --kubeconfig "$KUBECONFIG" --listen "127.0.0.1:$ORDI
   --admin "127.0.0.1:$ORDINAL_ADMIN_PORT" >"$DIR/logs/ordinal.log" 2>&1 </dev/null &
 register ordinal "$!"
 OPID=$! CPID="$(awk '$1=="coredns"{print $2}' "$DIR/pids")"
-mem() { awk '/^VmRSS|^VmHWM/ {printf "%s %d MiB ", $1, $2/1024}' "/proc/$1/status"; }
+mem() { awk '/^VmRSS|^VmHWM/ {printf "%s %.1f MiB ", $1, $2/1024}' "/proc/$1/status"; }
 
 T0=$(date +%s)
 kc create namespace scale >/dev/null
