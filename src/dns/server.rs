@@ -73,17 +73,13 @@ fn udp_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 
 impl Bound {
     /// Binds every address: UDP (×`workers`) and TCP on the same port. Port 0 is
-    /// resolved on the first bind and reused for the rest (tests use `127.0.0.1:0`).
+    /// resolved on the first bind and reused for the rest (tests use `127.0.0.1:0`),
+    /// trying another port when TCP on the one picked is taken.
     pub fn bind(addrs: &[SocketAddr], workers: usize) -> Result<Self, ServerError> {
         let mut bound = Bound { udp: Vec::new(), tcp: Vec::new(), addrs: Vec::new() };
         for &want in addrs {
-            let first = udp_socket(want).map_err(|source| ServerError::Bind { proto: "udp", addr: want, source })?;
-            let addr = first.local_addr().map_err(|source| ServerError::Bind { proto: "udp", addr: want, source })?;
-            bound.udp.push(first);
-            for _ in 1..workers.max(1) {
-                bound.udp.push(udp_socket(addr).map_err(|source| ServerError::Bind { proto: "udp", addr, source })?);
-            }
-            let tcp = tcp_listener(addr).map_err(|source| ServerError::Bind { proto: "tcp", addr, source })?;
+            let (udp, tcp, addr) = bind_one(want, workers)?;
+            bound.udp.extend(udp);
             bound.tcp.push(tcp);
             bound.addrs.push(addr);
         }
@@ -93,6 +89,36 @@ impl Bound {
     /// The bound addresses.
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+}
+
+/// Attempts at a free port when asked for port 0: the kernel picks a UDP port, and
+/// TCP on that same port may already be taken by another process.
+const PORT_ZERO_ATTEMPTS: usize = 16;
+
+/// Binds `workers` UDP sockets and one TCP listener on one address (the same port
+/// for both). With port 0, a port whose TCP side is taken is given up and another
+/// one tried.
+fn bind_one(
+    want: SocketAddr,
+    workers: usize,
+) -> Result<(Vec<std::net::UdpSocket>, std::net::TcpListener, SocketAddr), ServerError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let first = udp_socket(want).map_err(|source| ServerError::Bind { proto: "udp", addr: want, source })?;
+        let addr = first.local_addr().map_err(|source| ServerError::Bind { proto: "udp", addr: want, source })?;
+        let mut udp = vec![first];
+        for _ in 1..workers.max(1) {
+            udp.push(udp_socket(addr).map_err(|source| ServerError::Bind { proto: "udp", addr, source })?);
+        }
+        match tcp_listener(addr) {
+            Ok(tcp) => return Ok((udp, tcp, addr)),
+            Err(e) if want.port() == 0 && e.kind() == std::io::ErrorKind::AddrInUse && attempt < PORT_ZERO_ATTEMPTS => {
+                continue; // drops these UDP sockets; the kernel picks another port
+            }
+            Err(source) => return Err(ServerError::Bind { proto: "tcp", addr, source }),
+        }
     }
 }
 
