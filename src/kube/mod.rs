@@ -247,8 +247,7 @@ pub async fn run(
                     cfg = cfg.labels(l);
                 }
                 watchers.spawn(
-                    watch::<Service>(api(&client, ns), cfg, id, spec.kind, Object::Service, tx)
-                        .instrument(span),
+                    watch::<Service>(api(&client, ns), cfg, id, spec.kind, Object::Service, tx).instrument(span),
                 );
             }
             Kind::EndpointSlice => {
@@ -258,35 +257,19 @@ pub async fn run(
                 };
                 let cfg = watcher::Config::default().labels(&sel);
                 watchers.spawn(
-                    watch::<EndpointSlice>(
-                        api(&client, ns),
-                        cfg,
-                        id,
-                        spec.kind,
-                        Object::EndpointSlice,
-                        tx,
-                    )
-                    .instrument(span),
+                    watch::<EndpointSlice>(api(&client, ns), cfg, id, spec.kind, Object::EndpointSlice, tx)
+                        .instrument(span),
                 );
             }
             Kind::Pod => {
                 let cfg = watcher::Config::default().fields(POD_FIELDS);
-                watchers.spawn(
-                    watch::<Pod>(api(&client, ns), cfg, id, spec.kind, Object::Pod, tx).instrument(span),
-                );
+                watchers.spawn(watch::<Pod>(api(&client, ns), cfg, id, spec.kind, Object::Pod, tx).instrument(span));
             }
             Kind::Namespace => {
                 let api: Api<Slim<Namespace>> = Api::all(client.clone());
                 watchers.spawn(
-                    watch::<Namespace>(
-                        api,
-                        watcher::Config::default(),
-                        id,
-                        spec.kind,
-                        Object::Namespace,
-                        tx,
-                    )
-                    .instrument(span),
+                    watch::<Namespace>(api, watcher::Config::default(), id, spec.kind, Object::Namespace, tx)
+                        .instrument(span),
                 );
             }
             Kind::Endpoints => {}

@@ -34,8 +34,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 /// Annotation the EndpointSlice controller sets to when the change that caused
 /// this slice version happened.
@@ -526,10 +526,17 @@ mod tests {
             "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}
         }));
         assert_eq!(slim.metadata.name, full.metadata.name);
-        assert_eq!(slim, Namespace {
-            metadata: ObjectMeta { name: Some("p1-dev".into()), resource_version: Some("3".into()), ..Default::default() },
-            ..Default::default()
-        });
+        assert_eq!(
+            slim,
+            Namespace {
+                metadata: ObjectMeta {
+                    name: Some("p1-dev".into()),
+                    resource_version: Some("3".into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }
+        );
     }
 
     #[test]
