@@ -121,8 +121,25 @@ impl NameEntry {
     /// Packs one prebuilt answer per record type (sorted by type, at most 255) and,
     /// for an ExternalName service, the CNAME target in lowercased wire form.
     pub fn new(rrsets: &[Prebuilt], cname_target: Option<&[u8]>) -> NameEntry {
-        let mut b = Vec::new();
-        pack(&mut b, rrsets, cname_target);
+        if rrsets.is_empty() && cname_target.is_none() {
+            return NameEntry::default();
+        }
+        let n = rrsets.len().min(255);
+        let bodies: usize = rrsets[..n].iter().map(|p| p.body.len()).sum();
+        let mut b = Vec::with_capacity(2 + n * DESCRIPTOR + bodies + cname_target.map_or(0, <[u8]>::len));
+        b.extend_from_slice(&[n as u8, u8::from(cname_target.is_some())]);
+        for p in &rrsets[..n] {
+            b.extend_from_slice(&p.rtype.to_le_bytes());
+            for c in p.counts {
+                b.extend_from_slice(&c.to_le_bytes());
+            }
+            b.extend_from_slice(&(p.body.len() as u32).to_le_bytes());
+            b.extend_from_slice(&p.additional_at.to_le_bytes());
+        }
+        for p in &rrsets[..n] {
+            b.extend_from_slice(&p.body);
+        }
+        b.extend_from_slice(cname_target.unwrap_or_default());
         NameEntry { packed: b.into_boxed_slice() }
     }
 
@@ -131,45 +148,6 @@ impl NameEntry {
     pub fn view(&self) -> EntryView<'_> {
         EntryView(&self.packed)
     }
-
-    /// Every RRset, sorted by type.
-    pub fn rrsets(&self) -> impl Iterator<Item = Rrset<'_>> {
-        self.view().rrsets()
-    }
-
-    /// The prebuilt answer for `rtype`, if this name holds that type.
-    pub fn rrset(&self, rtype: u16) -> Option<Rrset<'_>> {
-        self.view().rrset(rtype)
-    }
-
-    /// The CNAME target (lowercased wire form) if this name is an alias.
-    pub fn cname_target(&self) -> Option<&[u8]> {
-        self.view().cname_target()
-    }
-}
-
-/// Appends the packed form described at [`NameEntry`] to `b` (nothing for a name
-/// without records).
-fn pack(b: &mut Vec<u8>, rrsets: &[Prebuilt], cname_target: Option<&[u8]>) {
-    if rrsets.is_empty() && cname_target.is_none() {
-        return;
-    }
-    let n = rrsets.len().min(255);
-    let bodies: usize = rrsets[..n].iter().map(|p| p.body.len()).sum();
-    b.reserve(2 + n * DESCRIPTOR + bodies + cname_target.map_or(0, <[u8]>::len));
-    b.extend_from_slice(&[n as u8, u8::from(cname_target.is_some())]);
-    for p in &rrsets[..n] {
-        b.extend_from_slice(&p.rtype.to_le_bytes());
-        for c in p.counts {
-            b.extend_from_slice(&c.to_le_bytes());
-        }
-        b.extend_from_slice(&(p.body.len() as u32).to_le_bytes());
-        b.extend_from_slice(&p.additional_at.to_le_bytes());
-    }
-    for p in &rrsets[..n] {
-        b.extend_from_slice(&p.body);
-    }
-    b.extend_from_slice(cname_target.unwrap_or_default());
 }
 
 /// A packed entry (see [`NameEntry`]) borrowed from wherever it is stored: a
@@ -208,7 +186,9 @@ impl<'a> EntryView<'a> {
         self.rrsets().find(|r| r.rtype == rtype)
     }
 
-    /// The CNAME target (lowercased wire form) if this name is an alias.
+    /// For an ExternalName service: the CNAME target in lowercased wire form. Any
+    /// query type other than CNAME answers the CNAME plus, when the target lies in
+    /// the zone, the target's records (spec §2.5).
     #[inline]
     pub fn cname_target(self) -> Option<&'a [u8]> {
         if self.0.get(1).is_none_or(|f| f & 1 == 0) {
@@ -256,11 +236,6 @@ impl ZoneEntry {
     #[inline]
     pub fn view(&self) -> EntryView<'_> {
         EntryView(&self.packed[1 + usize::from(self.packed[0])..])
-    }
-
-    /// Whether this holds exactly `name` with `entry`.
-    pub fn holds(&self, name: &[u8], entry: &NameEntry) -> bool {
-        self.name() == name && self.view().0 == &entry.packed[..]
     }
 }
 
@@ -326,15 +301,15 @@ mod tests {
         let cname = Rr { owner: q.clone().into(), ttl: 5, data: Rdata::Cname(t.clone()) };
         let sets = [Prebuilt::encode(&q, 1, &[a], &[]), Prebuilt::encode(&q, 5, &[cname], &[])];
         let e = NameEntry::new(&sets, Some(&t));
-        let got: Vec<Rrset<'_>> = e.rrsets().collect();
+        let got: Vec<Rrset<'_>> = e.view().rrsets().collect();
         assert_eq!(got, vec![sets[0].as_rrset(), sets[1].as_rrset()]);
-        assert_eq!(e.rrset(5), Some(sets[1].as_rrset()));
-        assert_eq!(e.rrset(28), None);
-        assert_eq!(e.cname_target(), Some(&t[..]));
+        assert_eq!(e.view().rrset(5), Some(sets[1].as_rrset()));
+        assert_eq!(e.view().rrset(28), None);
+        assert_eq!(e.view().cname_target(), Some(&t[..]));
         let plain = NameEntry::new(&sets[..1], None);
-        assert_eq!((plain.rrsets().count(), plain.cname_target()), (1, None));
+        assert_eq!((plain.view().rrsets().count(), plain.view().cname_target()), (1, None));
         let empty = NameEntry::new(&[], None);
-        assert_eq!((empty.rrsets().count(), empty.cname_target()), (0, None));
+        assert_eq!((empty.view().rrsets().count(), empty.view().cname_target()), (0, None));
         assert_eq!(empty, NameEntry::default());
     }
 

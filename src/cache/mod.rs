@@ -623,7 +623,7 @@ impl Cache {
     /// replaced name is swapped in place under its shard's write lock, so readers see
     /// the old entry or the new one, never no entry.
     fn set_name(&self, name: &[u8], entry: &NameEntry) -> bool {
-        if self.zone.names.get(name).is_some_and(|old| old.key().holds(name, entry)) {
+        if self.zone.names.get(name).is_some_and(|old| old.key().view() == entry.view()) {
             return false;
         }
         match self.zone.names.entry(ZoneEntry::new(name, entry)) {

@@ -460,9 +460,9 @@ impl<'a> Writer<'a> {
     /// query type when the target is a name in our zone. Slow path (allocates).
     fn alias(mut self, entry: EntryView<'_>, target: &[u8], zone: &Zone) -> Outcome {
         let Some(cname) = entry.rrset(qtype::CNAME) else { return self.negative(0, None) };
+        let qtype = self.qtype;
         let chased: Vec<Box<[u8]>> = zone
-            .get(target)
-            .and_then(|t| t.rrset(self.qtype).and_then(|p| p.records(target).ok()))
+            .with(target, |t| t.and_then(|t| t.rrset(qtype)).and_then(|p| p.records(target).ok()))
             .map(|m| m.answers.iter().filter_map(standalone).collect())
             .unwrap_or_default();
         self.head(0, 1 + chased.len() as u16, 0, 0, false);

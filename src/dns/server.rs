@@ -102,7 +102,7 @@ const PORT_ZERO_ATTEMPTS: usize = 16;
 fn bind_one(
     want: SocketAddr,
     workers: usize,
-) -> Result<(Vec<std::net::UdpSocket>, std::net::TcpListener, SocketAddr), ServerError> {
+) -> Result<(Vec<UdpSocket>, std::net::TcpListener, SocketAddr), ServerError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
