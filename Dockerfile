@@ -2,7 +2,7 @@
 # ordinal: a static (musl) binary in a distroless image that runs as non-root.
 #   docker build -t ordinal:0.1.0 .
 # Used by deploy/cluster-dns (kube-system replacement) and deploy/sidecar.
-FROM rust:1.89-bookworm AS build
+FROM rust:1.95-bookworm AS build
 RUN rustup target add x86_64-unknown-linux-musl \
  && apt-get update && apt-get install -y --no-install-recommends musl-tools && rm -rf /var/lib/apt/lists/*
 WORKDIR /src

@@ -4,7 +4,8 @@
 # Creates SERVICES services in namespace scale (half ClusterIP, half headless with pod
 # hostnames), each selecting PODS_PER_SERVICE pods (nodeName preset: KWOK runs them, no
 # scheduler), waits until the EndpointSlices hold every pod as ready and both servers answer
-# the last pod's name, then prints resident memory (VmRSS) and peak (VmHWM) of both. Then
+# the last pod's name, then prints resident memory (VmRSS; RssAnon is heap and stacks, RssFile
+# mostly the binary's code) and peak (VmHWM) of both. Then
 # restarts kube-apiserver, so both relist everything, and prints the peaks again (relist peak).
 # Env: ORDINAL_BIN, ORDINAL_CLUSTER_SKIP_BUILD=1.
 set -euo pipefail
@@ -13,6 +14,13 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/lib.sh"
 NS_SVC="${1:-1000}" PER="${2:-10}"
 ORDINAL_BIN="$(ordinal_bin scale --release)" || exit 1
+# How much of the link order (build.rs, scripts/symbol-order.sh) this binary still matches:
+# a stale list shows up here as more resident code (RssFile), never as a failure.
+ORDER="$HERE/../../link/symbol-order.txt"
+if [ -f "$ORDER" ] && command -v nm >/dev/null; then
+  found="$(nm --defined-only "$ORDINAL_BIN" | awk '{print $NF}' | sort -u | comm -12 - <(sort -u "$ORDER") | wc -l)"
+  echo "symbol order: $found of $(wc -l <"$ORDER") listed functions are in $ORDINAL_BIN"
+fi
 [ "${ORDINAL_CLUSTER_SKIP_BUILD:-0}" = 1 ] || "$HERE/build.sh"
 DIR="$(mktemp -d /tmp/ordinal-scale.XXXXXX)"
 teardown() { local rc=$?; "$HERE/down.sh" "$DIR" >/dev/null 2>&1 || true; [ "$rc" = 0 ] && rm -rf "$DIR"; }
@@ -27,7 +35,7 @@ setsid "$ORDINAL_BIN" serve --kubeconfig "$KUBECONFIG" --listen "127.0.0.1:$ORDI
   --admin "127.0.0.1:$ORDINAL_ADMIN_PORT" >"$DIR/logs/ordinal.log" 2>&1 </dev/null &
 register ordinal "$!"
 OPID=$! CPID="$(awk '$1=="coredns"{print $2}' "$DIR/pids")"
-mem() { awk '/^VmRSS|^VmHWM/ {printf "%s %.1f MiB ", $1, $2/1024}' "/proc/$1/status"; }
+mem() { awk '/^VmRSS|^VmHWM|^RssAnon|^RssFile/ {printf "%s %.1f MiB ", $1, $2/1024}' "/proc/$1/status"; }
 
 T0=$(date +%s)
 kc create namespace scale >/dev/null
