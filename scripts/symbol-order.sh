@@ -20,10 +20,11 @@
 #   4. replay mode (`serve --replay -f examples/web-dump.yaml`).
 # A stale list costs nothing but memory: symbols the binary no longer has are skipped
 # (build.rs passes --no-warn-symbol-ordering), and the rest of .text follows in the
-# compiler's order. tests/cluster/scale.sh prints how much of the list still matches.
+# compiler's order. tests/cluster/scale.sh prints how much of the list still matches, and
+# scripts/quickstart.sh (in scripts/test.sh) fails when the order no longer holds.
 #
 # Usage: scripts/symbol-order.sh        (needs valgrind, dig, python3, the control plane
-#        binaries from tests/cluster/build.sh; ~5 minutes)
+#        binaries from tests/cluster/build.sh; ~10 minutes)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CL="$ROOT/tests/cluster"
@@ -227,4 +228,5 @@ with open(out, "w") as f:
     f.write("".join(s + "\n" for s in order))
 print(f"wrote {len(order)} symbols to {out}", file=sys.stderr)
 PY
+rustc -V >"$ROOT/link/symbol-order.rustc" # symbol hashes are only stable for one rustc (scripts/quickstart.sh)
 rm -rf "$WORK"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust unit and integration tests (real sockets, dig/kdig, the
-# real binary), then the real control-plane suite when its Go toolchain is present.
+# real binary), the README's quick start on the release build, then the real
+# control-plane suite when its Go toolchain is present.
 # Usage: scripts/test.sh            (everything)
 #        ORDINAL_SKIP_CLUSTER=1 scripts/test.sh   (Rust tests only)
 set -euo pipefail
@@ -9,6 +10,8 @@ start=$(date +%s)
 echo "== cargo test (all targets)"
 cargo test --all-targets --locked 2>&1 | tee /tmp/ordinal-cargo-test.log
 [ "${PIPESTATUS[0]}" = 0 ] || { echo "cargo test failed" >&2; exit 1; }
+echo "== quick start on the release build (scripts/quickstart.sh)"
+bash scripts/quickstart.sh
 if [ "${ORDINAL_SKIP_CLUSTER:-0}" != 1 ] && [ -x tests/cluster/ci.sh ]; then
   echo "== real control plane (tests/cluster/ci.sh)"
   bash tests/cluster/ci.sh
