@@ -255,6 +255,34 @@ fn first(events: &[Seen], f: impl Fn(&Seen) -> bool) -> Option<usize> {
     events.iter().position(f)
 }
 
+/// The watch's events from `mark` on, once `done` holds for them (or after `T`, and the
+/// caller's assertion then says what is missing): the watch stream can trail the state
+/// `ctl` reads by a few events, so reading it right after a `wait` raced.
+fn watched(watch: &Mutex<Vec<Seen>>, mark: usize, done: impl Fn(&[Seen]) -> bool) -> Vec<Seen> {
+    let start = Instant::now();
+    loop {
+        let ev = watch.lock().unwrap()[mark..].to_vec();
+        if done(&ev) || start.elapsed() > T {
+            return ev;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Where the next step's events will start: once the watch has been quiet for 300 ms, so
+/// events of the step before that it delivers late are not counted as the next step's.
+fn quiet_mark(watch: &Mutex<Vec<Seen>>) -> usize {
+    let mut n = watch.lock().unwrap().len();
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = watch.lock().unwrap().len();
+        if now == n {
+            return n;
+        }
+        n = now;
+    }
+}
+
 /// Names in the order of their first ADDED event.
 fn creation_order(events: &[Seen]) -> Vec<String> {
     let mut names = Vec::new();
@@ -283,7 +311,10 @@ fn web_tutorial_ordered_creation_dns_scaling_and_updates() {
     c.wait("web-0 and web-1 ready", T, || c.ready_pods("default").len() == 2);
 
     // Ordered creation: web-1 is not created before web-0 is Running and Ready.
-    let ev = watch.lock().unwrap().clone();
+    let ev = watched(&watch, 0, |ev| {
+        first(ev, |e| e.name == "web-0" && e.ready).is_some()
+            && first(ev, |e| e.name == "web-1" && e.kind == "ADDED").is_some()
+    });
     let web0_ready = first(&ev, |e| e.name == "web-0" && e.ready).expect("web-0 became ready");
     let web1_added = first(&ev, |e| e.name == "web-1" && e.kind == "ADDED").expect("web-1 created");
     assert!(web0_ready < web1_added, "web-1 created before web-0 was ready: {ev:#?}");
@@ -311,15 +342,15 @@ fn web_tutorial_ordered_creation_dns_scaling_and_updates() {
     });
 
     // Scale up to 5: web-2..4 created in order; scale down to 3: web-4 then web-3 go; 5 PVCs stay.
-    let mark = watch.lock().unwrap().len();
+    let mark = quiet_mark(&watch);
     c.ctl_ok(&["scale", "statefulset", "web", "--replicas", "5"]);
     c.wait("5 ready", T, || c.ready_pods("default").len() == 5);
-    let ev = watch.lock().unwrap()[mark..].to_vec();
+    let ev = watched(&watch, mark, |ev| creation_order(ev).len() >= 3);
     assert_eq!(creation_order(&ev), vec!["web-2", "web-3", "web-4"]);
-    let mark = watch.lock().unwrap().len();
+    let mark = quiet_mark(&watch);
     c.ctl_ok(&["scale", "statefulset", "web", "--replicas", "3"]);
     c.wait("3 pods", T, || c.pod_names("default").len() == 3);
-    let ev = watch.lock().unwrap()[mark..].to_vec();
+    let ev = watched(&watch, mark, |ev| deletion_order(ev).len() >= 2);
     assert_eq!(deletion_order(&ev), vec!["web-4", "web-3"]);
     let mut pvcs = c.pvcs("default");
     pvcs.sort();
@@ -328,13 +359,13 @@ fn web_tutorial_ordered_creation_dns_scaling_and_updates() {
 
     // RollingUpdate: image update replaces web-2, then web-1, then web-0.
     c.ctl_ok(&["patch", "statefulset", "web", "-p", r#"{"spec":{"updateStrategy":{"type":"RollingUpdate"}}}"#]);
-    let mark = watch.lock().unwrap().len();
+    let mark = quiet_mark(&watch);
     c.ctl_ok(&["set", "image", "statefulset/web", "nginx=registry.k8s.io/nginx-slim:0.24"]);
     c.wait("rolled out", T, || {
         let p = c.pods("default");
         p.len() == 3 && p.iter().all(|p| seen_of(p).image.ends_with(":0.24") && seen_of(p).ready)
     });
-    let ev = watch.lock().unwrap()[mark..].to_vec();
+    let ev = watched(&watch, mark, |ev| deletion_order(ev).len() >= 3);
     assert_eq!(deletion_order(&ev), vec!["web-2", "web-1", "web-0"], "rolling update order");
     let (ok, out, _) = c.ctl(&["rollout", "status", "statefulset", "web"]);
     assert!(ok && out.contains("complete"), "{out}");
@@ -409,7 +440,7 @@ fn web_tutorial_orphan_delete_adoption_cascade_and_pvc_reuse() {
     let watch = c.watch_pods("default");
     c.ctl_ok(&["delete", "statefulset", "web"]);
     c.wait("pods gone", T, || c.pods("default").is_empty());
-    let ev = watch.lock().unwrap().clone();
+    let ev = watched(&watch, 0, |ev| deletion_order(ev).len() >= 2);
     assert_eq!(deletion_order(&ev), vec!["web-1", "web-0"], "cascading delete terminates in reverse order");
     let pvcs = c.pvcs("default");
     assert_eq!(pvcs.len(), 3, "PVCs kept: {pvcs:?}");
@@ -439,7 +470,9 @@ fn parallel_redis_mysql_and_zookeeper_tutorials() {
     let watch = c.watch_pods("default");
     c.ctl_ok(&["apply", "-f", redis.to_str().unwrap()]);
     c.wait("4 redis pods ready", T, || c.ready_pods("default").len() == 4);
-    let ev = watch.lock().unwrap().clone();
+    let ev = watched(&watch, 0, |ev| {
+        ev.iter().filter(|e| e.ready).map(|e| e.name.as_str()).collect::<std::collections::HashSet<_>>().len() == 4
+    });
     let last_added = ev.iter().rposition(|e| e.kind == "ADDED").unwrap();
     let first_ready = first(&ev, |e| e.ready).unwrap();
     assert!(last_added < first_ready, "Parallel: all 4 created before any became ready: {ev:#?}");
@@ -512,7 +545,10 @@ fn node_loss_keeps_the_pod_terminating_until_forced_and_never_duplicates() {
     c.wait("web-1 recreated", T, || {
         c.pods("default").iter().any(|p| p["metadata"]["name"] == "web-1" && !seen_of(p).deleting)
     });
-    let ev = watch.lock().unwrap().clone();
+    let ev = watched(&watch, 0, |ev| {
+        let deleted = first(ev, |e| e.name == "web-1" && e.kind == "DELETED");
+        deleted.is_some_and(|d| ev[d..].iter().any(|e| e.name == "web-1" && e.kind == "ADDED"))
+    });
     // Never two live web-1 at once: a new web-1 is ADDED only after the old one's DELETED.
     let deleted = first(&ev, |e| e.name == "web-1" && e.kind == "DELETED").expect("old web-1 deleted");
     let added = ev.iter().rposition(|e| e.name == "web-1" && e.kind == "ADDED").unwrap();
