@@ -228,5 +228,5 @@ with open(out, "w") as f:
     f.write("".join(s + "\n" for s in order))
 print(f"wrote {len(order)} symbols to {out}", file=sys.stderr)
 PY
-rustc -V >"$ROOT/link/symbol-order.rustc" # symbol hashes are only stable for one rustc (scripts/quickstart.sh)
+rustc -V >"$ROOT/link/symbol-order.rustc" # symbol hashes are only stable for one rustc (scripts/symbol-order-check.py)
 rm -rf "$WORK"

@@ -16,11 +16,7 @@ NS_SVC="${1:-1000}" PER="${2:-10}"
 ORDINAL_BIN="$(ordinal_bin scale --release)" || exit 1
 # How much of the link order (build.rs, scripts/symbol-order.sh) this binary still matches:
 # a stale list shows up here as more resident code (RssFile), never as a failure.
-ORDER="$HERE/../../link/symbol-order.txt"
-if [ -f "$ORDER" ] && command -v nm >/dev/null; then
-  found="$(nm --defined-only "$ORDINAL_BIN" | awk '{print $NF}' | sort -u | comm -12 - <(sort -u "$ORDER") | wc -l)"
-  echo "symbol order: $found of $(wc -l <"$ORDER") listed functions are in $ORDINAL_BIN"
-fi
+python3 "$HERE/../../scripts/symbol-order-check.py" "$ORDINAL_BIN" || true
 [ "${ORDINAL_CLUSTER_SKIP_BUILD:-0}" = 1 ] || "$HERE/build.sh"
 DIR="$(mktemp -d /tmp/ordinal-scale.XXXXXX)"
 teardown() { local rc=$?; "$HERE/down.sh" "$DIR" >/dev/null 2>&1 || true; [ "$rc" = 0 ] && rm -rf "$DIR"; }
