@@ -13,7 +13,8 @@
 # Each run records the observable pod/PVC sequence per set, the sets' status and revisions
 # after every step, and checks every pod's DNS name against its IP. Then:
 #   - the two sequences must be identical (diff printed otherwise);
-#   - events: the same reasons, and every upstream message also emitted by ordinal;
+#   - events: the same reasons, and every upstream message also emitted by ordinal (a
+#     FailedDelete for a pod already gone is a lost lister race, printed but not compared);
 #   - failover: SIGKILL the lease holder, scale web to 4: the other replica takes the lease
 #     and creates web-3 (its identity in the Lease and in the new events).
 # Env: ORDINAL_BIN (default: cargo build --bin ordinal), ORDINAL_SEEDS, ORDINAL_STS_OUT (keep
@@ -116,8 +117,18 @@ if ! diff -u "$OUT/upstream.txt" "$OUT/ordinal.txt" >"$OUT/sequence.diff"; then
   die "sts: the pod/PVC sequences differ (upstream vs ordinal; $OUT)"
 fi
 python3 - "$OUT/upstream-events.txt" "$OUT/ordinal-events.txt" <<'PY'
-import sys
+import re, sys
+# A delete whose pod is already gone: the controller acted on a lister that had not yet seen the
+# pod's removal (KWOK removes a terminating pod within milliseconds). Both controllers record it
+# (recordPodEvent on any error, NotFound included), but only when that race is lost, so it is
+# timing, not behaviour: left out of the comparison on both sides and counted.
+stale = re.compile(r'^\S+ Warning FailedDelete: Delete Pod (\S+) in StatefulSet \S+ failed error: pods "\1" not found$')
 up, ours = (set(open(p).read().splitlines()) for p in sys.argv[1:3])
+raced = {"upstream": sorted(l for l in up if stale.match(l)), "ordinal": sorted(l for l in ours if stale.match(l))}
+up, ours = ({l for l in s if not stale.match(l)} for s in (up, ours))
+for who, lines in raced.items():
+    for l in lines:
+        print(f"sts: events: {who} lost a stale-lister race (not compared): {l}", file=sys.stderr)
 reasons = lambda s: {l.split(":")[0] for l in s}
 missing = sorted(up - ours)
 if reasons(up) != reasons(ours) or missing:
