@@ -367,6 +367,26 @@ def main():
            settle=lambda: r.sts("default", "web") is None and not r.pods("default", "web"), unordered=True)
     r.step("re-apply: PVCs reused", W, lambda: kc("apply", "-f", web))
 
+    # Revision name collision (getStatefulSetRevisions → CreateControllerRevision): a foreign
+    # ControllerRevision (no labels, no owner) already holds the name web's template hashes to,
+    # with other data. The controller must bump status.collisionCount and use the next name.
+    clash_name = r.sts("default", "web")["status"]["updateRevision"]
+    kc("create", "namespace", "clash")
+    kc("-n", "clash", "create", "-f", "-", input=json.dumps({
+        "apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": clash_name},
+        "data": {"spec": {"template": {"metadata": {"labels": {"not": "web"}}}}}, "revision": 1}))
+    # Pods need the namespace's default ServiceAccount; and both controllers' listers must hold
+    # the foreign revision before the set appears.
+    r.wait("the default ServiceAccount of namespace clash", lambda: subprocess.run(
+        [os.environ["KUBECTL"], "-n", "clash", "get", "serviceaccount", "default"], capture_output=True).returncode == 0)
+    time.sleep(1)
+    C = [("clash", "web")]
+    r.step("revision name collision: collisionCount 1, next name", C, lambda: kc("-n", "clash", "apply", "-f", web))
+    s = r.sts("clash", "web")["status"]
+    if s.get("collisionCount") != 1 or s.get("updateRevision") == clash_name:
+        raise RuntimeError(f"revision collision: collisionCount={s.get('collisionCount')} "
+                           f"updateRevision={s.get('updateRevision')} (the foreign one is {clash_name})")
+
     # Parallel, mysql in its namespace, zookeeper.
     redis = seed(args.seeds, "redis-cluster.yaml", args.tmp)
     with open(redis) as f:

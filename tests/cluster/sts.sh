@@ -5,7 +5,8 @@
 #
 # Runs the tutorial scenarios (tests/cluster/sts-scenarios.py: ordered creation, pod deletion,
 # scale up/down, rolling update, partition, OnDelete, orphan delete + adoption, cascading delete +
-# PVC reuse, Parallel redis, mysql in p1-dev, zookeeper) twice, each on a fresh cluster:
+# PVC reuse, a revision name collision, Parallel redis, mysql in p1-dev, zookeeper) twice, each
+# on a fresh cluster:
 #   1. upstream: kube-controller-manager's statefulset-controller; ordinal serves DNS only;
 #   2. ordinal:  kube-controller-manager with --controllers=*,-statefulset-controller and two
 #                ordinal replicas with --manage-statefulsets (leader election on one Lease); DNS

@@ -9,7 +9,9 @@
 //!   (optimistic concurrency on its resourceVersion);
 //! - a revision that already exists with the same data counts as created (upstream's
 //!   `CreateControllerRevision` returns the existing one); with different data the write fails
-//!   (upstream would bump `collisionCount`, see the module doc of [`super`]);
+//!   and the set is requeued: the planner sees every revision of the namespace, so this happens
+//!   only when its lister has not yet seen the clashing one, and the next sync bumps
+//!   `collisionCount` in the plan (see the module doc of [`super`]);
 //! - status: PUT of the status subresource, re-read and retried on conflict
 //!   (`RetryOnConflict`, as `UpdateStatefulSetStatus`);
 //! - events: core/v1 Events with source component `statefulset-controller`, as client-go's
