@@ -377,8 +377,8 @@ def main():
         "data": {"spec": {"template": {"metadata": {"labels": {"not": "web"}}}}}, "revision": 1}))
     # Pods need the namespace's default ServiceAccount; and both controllers' listers must hold
     # the foreign revision before the set appears.
-    r.wait("the default ServiceAccount of namespace clash", lambda: subprocess.run(
-        [os.environ["KUBECTL"], "-n", "clash", "get", "serviceaccount", "default"], capture_output=True).returncode == 0)
+    r.wait("the default ServiceAccount of namespace clash",
+           lambda: kc("-n", "clash", "get", "serviceaccount", "default", "-o", "name", check=False).strip())
     time.sleep(1)
     C = [("clash", "web")]
     r.step("revision name collision: collisionCount 1, next name", C, lambda: kc("-n", "clash", "apply", "-f", web))

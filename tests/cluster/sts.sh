@@ -122,13 +122,13 @@ import re, sys
 # A delete whose pod is already gone: the controller acted on a lister that had not yet seen the
 # pod's removal (KWOK removes a terminating pod within milliseconds). Both controllers record it
 # (recordPodEvent on any error, NotFound included), but only when that race is lost, so it is
-# timing, not behaviour: left out of the comparison on both sides and counted.
+# timing, not behaviour: printed and left out of the comparison on both sides.
 stale = re.compile(r'^\S+ Warning FailedDelete: Delete Pod (\S+) in StatefulSet \S+ failed error: pods "\1" not found$')
 up, ours = (set(open(p).read().splitlines()) for p in sys.argv[1:3])
-raced = {"upstream": sorted(l for l in up if stale.match(l)), "ordinal": sorted(l for l in ours if stale.match(l))}
-up, ours = ({l for l in s if not stale.match(l)} for s in (up, ours))
+raced = {"upstream": {l for l in up if stale.match(l)}, "ordinal": {l for l in ours if stale.match(l)}}
+up, ours = up - raced["upstream"], ours - raced["ordinal"]
 for who, lines in raced.items():
-    for l in lines:
+    for l in sorted(lines):
         print(f"sts: events: {who} lost a stale-lister race (not compared): {l}", file=sys.stderr)
 reasons = lambda s: {l.split(":")[0] for l in s}
 missing = sorted(up - ours)
