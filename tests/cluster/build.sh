@@ -12,7 +12,10 @@
 # Prints each step's wall time and peak RSS (largest single process: compile or link).
 #
 # Env: ORDINAL_CLUSTER_CACHE (cache root), ORDINAL_CLUSTER_FORCE=1 (rebuild everything),
-#      GO (go command, default "go"), ORDINAL_CLUSTER_GO_P (go build -p, default 2).
+#      GO (go command, default "go"), ORDINAL_CLUSTER_GO_P (go build -p, default 2),
+#      ORDINAL_CLUSTER_DROP_GO_CACHES=1 (after a build, delete Go's build and module caches:
+#      ~4 GB and ~1.2 GB that the tests never read again; .ci/run sets it, since CI machines
+#      may have little disk).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -53,6 +56,7 @@ if [ -x /usr/bin/time ] && /usr/bin/time -v true >/dev/null 2>&1; then TIME_V=/u
 # step NAME DIR "BINARIES" OUT go-build-args...
 #   OUT is "/" (go build -o tmpdir/, one binary per main package) or a file name.
 FAILED=""
+BUILT=""
 step() {
   local name="$1" dir="$2" bins="$3" out="$4"; shift 4
   # The stamp ties the binaries to the inputs: the module files and the build arguments.
@@ -70,6 +74,7 @@ step() {
   local tmp; tmp="$(mktemp -d "$BIN/../tmp-$name.XXXXXX")"
   local o="$tmp/"; [ "$out" = / ] || o="$tmp/$out"
   local log="$BIN/../build-$name.log" tv="$BIN/../build-$name.time"
+  BUILT="$BUILT $name"
   echo "build: [$name] building$missing (log: $log)"
   local t0 rc=0; t0=$(date +%s)
   if [ -n "$TIME_V" ]; then
@@ -142,6 +147,10 @@ step coredns "$HERE/coredns" "coredns" coredns \
   .
 T1=$(date +%s)
 ls -l "$BIN"
+if [ "${ORDINAL_CLUSTER_DROP_GO_CACHES:-0}" = 1 ] && [ -n "$BUILT" ]; then
+  echo "build: dropping Go's caches (ORDINAL_CLUSTER_DROP_GO_CACHES=1): $(du -sh "$("$GO" env GOCACHE)" "$("$GO" env GOMODCACHE)" 2>/dev/null | awk '{print $2 " " $1}' | paste -sd, -)"
+  "$GO" clean -cache -modcache || echo "build: WARNING: go clean -cache -modcache failed" >&2
+fi
 if [ -n "$FAILED" ]; then
   die "build: FAILED steps:$FAILED (total $((T1 - T0))s); the errors are printed above"
 fi
