@@ -13,12 +13,16 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's compiled-in options (`_RJEM_MALLOC_CONF` in the environment still
 /// overrides them):
-/// - freed pages go back to the OS within 10 ms rather than after 10 s, so the transient
+/// - freed pages go back to the OS after 1 ms rather than after 10 s, so the transient
 ///   garbage of a list, relist or manifest load does not linger as RSS. A background
-///   thread does the purging: with purging at once on every free (`dirty_decay_ms:0`,
-///   the earlier setting) a slab emptied and refilled during a load was unmapped and
-///   faulted in again each time, which cost a 12,010-object manifest load 45,000 extra
-///   page faults and ~35 % of its CPU;
+///   thread does the purging (without one, jemalloc purges only when it is next called,
+///   and an idle server kept 31-35 MB after a 12,010-object load instead of 25). Purging
+///   at once on every free (`dirty_decay_ms:0`, the earlier setting) unmapped a slab each
+///   time a load emptied it, only to fault it in again: 138,000 page faults and 820 ms
+///   of CPU for that load, against 51,000 and 470 ms now. The price is in cluster mode:
+///   a full relist's garbage is purged by the background thread a little later instead
+///   of at once, and the relist peak rose from 32.9 to 36.1 MiB (CoreDNS: 63 MiB;
+///   `benches/README.md`, "Cluster mode");
 /// - per-thread caches only for sizes up to 256 bytes: cached larger objects each
 ///   pinned a partly used slab, which kept a 10,000-pod manifest load at 53 instead of
 ///   33 MB resident (without any thread cache: 33 MB, but loading took twice the CPU).
@@ -26,7 +30,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 // string, once at initialisation; a `&'static [u8; N]` has that exact layout and the
 // bytes are immutable and live forever. Nothing else defines the symbol.
 #[unsafe(export_name = "_rjem_malloc_conf")]
-pub static MALLOC_CONF: &[u8; 73] = b"background_thread:true,dirty_decay_ms:10,muzzy_decay_ms:0,tcache_max:256\0";
+pub static MALLOC_CONF: &[u8; 72] = b"background_thread:true,dirty_decay_ms:1,muzzy_decay_ms:0,tcache_max:256\0";
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
