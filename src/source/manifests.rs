@@ -272,17 +272,6 @@ impl ManifestSource {
         }
     }
 
-    /// All objects of all files, plus derived EndpointSlices.
-    pub fn objects(&self) -> Vec<Object> {
-        let files = self.unpack();
-        let mut all: Vec<Object> = Vec::new();
-        for kind in KINDS {
-            all.extend(files.iter().flat_map(|f| f.objects(kind)));
-        }
-        all.extend(derived_slices(&all));
-        all
-    }
-
     fn unpack(&self) -> Vec<Unpacked<'_>> {
         self.files.values().map(RetainedFile::unpack).collect()
     }
@@ -533,7 +522,7 @@ mod tests {
         let Some(Object::Service(a)) = unpacked.objects(Kind::Service).next() else { panic!("a service") };
         assert_eq!(a.metadata.annotations, None, "annotations are not kept");
         // The selector service without slices gets one derived from the pod.
-        let all = source.objects();
-        assert!(all.iter().any(|o| matches!(o, Object::EndpointSlice(_))), "{all:?}");
+        let derived = ManifestSource::derived(std::slice::from_ref(&unpacked));
+        assert!(derived.iter().any(|o| matches!(o, Object::EndpointSlice(_))), "{derived:?}");
     }
 }
